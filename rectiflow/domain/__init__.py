@@ -1,0 +1,1 @@
+"""Pure domain rules: calendar arithmetic, deadlines, warnings, report schedules, taxonomies."""

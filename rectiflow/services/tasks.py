@@ -1,0 +1,161 @@
+"""User tasks: complete, claim, release, reassign, delegate, drafts. Every action checks that the
+caller holds the task's role in its unit scope (or was given the task personally) and is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rectiflow import engine
+from rectiflow import forms as formlib
+from rectiflow.db.org import User
+from rectiflow.db.runtime import ProcessInstance, UserTask
+from rectiflow.errors import Conflict, Forbidden, InvalidFormData, NotFound
+from rectiflow.services import audit
+from rectiflow.services.actors import Actor
+from rectiflow.services.definitions import form_for
+from rectiflow.services.runtime import Runtime
+from rectiflow.services.triggers import load, run_trigger
+
+
+@dataclass(frozen=True)
+class Completion:
+    task_id: str
+    instance_id: int
+    instance_status: str
+    next_tasks: list[UserTask]
+
+
+def get_task(session: Session, task_id: str, actor: Actor, *, for_action: bool = False) -> UserTask:
+    """The task if the actor may see it. Out of scope looks exactly like missing (no probing by id)."""
+    task = session.get(UserTask, task_id)
+    if task is None or not can_view(task, actor):
+        raise NotFound("task not found")
+    if for_action and not can_act(task, actor):
+        raise Forbidden("you do not hold this task's role in its unit")
+    return task
+
+
+def can_view(task: UserTask, actor: Actor) -> bool:
+    return (task.assignee_id == actor.user_id and actor.user_id is not None) or task.completed_by == actor.user_id \
+        or actor.has_role(task.role, task.unit_path) or actor.oversees(task.unit_path)
+
+
+def can_act(task: UserTask, actor: Actor) -> bool:
+    if task.assignee_id is not None:
+        return task.assignee_id == actor.user_id
+    return actor.has_role(task.role, task.unit_path)
+
+
+def task_form(session: Session, rt: Runtime, task: UserTask) -> formlib.Form | None:
+    if not task.form_key or not task.form_hash:
+        return None
+    return form_for(session, rt, task.form_key, task.form_hash)
+
+
+def validate_task_data(session: Session, rt: Runtime, task: UserTask, data: dict[str, Any],
+                       locale: str = "zh_CN") -> dict[str, Any]:
+    form = task_form(session, rt, task)
+    if form is None:
+        return data
+    errors = formlib.validate_submission(form, data, locale=locale)
+    if errors:
+        raise InvalidFormData("the form has errors", errors=errors)
+    return data
+
+
+def complete_task(session: Session, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any], *,
+                  expected_version: int | None = None, locale: str = "zh_CN") -> Completion:
+    task = get_task(session, task_id, actor, for_action=True)
+    if task.status != "ready":
+        raise Conflict(f"this task is already {task.status}")
+    data = validate_task_data(session, rt, task, data, locale)
+    inst = load(session, rt, task.instance_id)
+    submitted = {**data, "completed_by": actor.user_id, "completed_by_name": actor.username}
+    now = rt.clock.now()
+    task.status, task.completed_at, task.completed_by = "completed", now, actor.user_id
+    task.submitted, task.draft = data, None
+    run_trigger(session, rt, inst, actor.username, "task.completed",
+                lambda wf: engine.complete_user_task(wf, task_id, submitted, rt.clock),
+                {"task_id": task_id, "element": task.element_id, "name": task.name, "data": data},
+                expected_version=expected_version)
+    nxt = list(session.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready")))
+    return Completion(task_id, inst.id, inst.status, nxt)
+
+
+def save_draft(session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> None:
+    task = get_task(session, task_id, actor, for_action=True)
+    if task.status != "ready":
+        raise Conflict(f"this task is already {task.status}")
+    task.draft = data
+    session.flush()
+
+
+def _instance(session: Session, task: UserTask) -> ProcessInstance:
+    inst = session.get(ProcessInstance, task.instance_id)
+    assert inst is not None
+    return inst
+
+
+def _assign(session: Session, rt: Runtime, task: UserTask, actor: Actor, action: str, user_id: int | None,
+            note: str = "") -> None:
+    if task.status != "ready":
+        raise Conflict(f"this task is already {task.status}")
+    previous = task.assignee_id
+    task.assignee_id = user_id
+    inst = _instance(session, task)
+    audit.record(session, at=rt.clock.now(), actor=actor.username, action=action, object_type="task",
+                 object_id=task.id, payload={"from": previous, "to": user_id, "note": note}, instance=inst)
+    inst.updated_at = rt.clock.now()  # bumps the version: a form loaded before the change is stale
+    session.flush()
+
+
+def claim(session: Session, rt: Runtime, task_id: str, actor: Actor) -> None:
+    task = get_task(session, task_id, actor)
+    if not actor.has_role(task.role, task.unit_path):
+        raise Forbidden("you do not hold this task's role in its unit")
+    if task.assignee_id not in (None, actor.user_id):
+        raise Conflict("someone else has claimed this task")
+    _assign(session, rt, task, actor, "task.claimed", actor.user_id)
+
+
+def release(session: Session, rt: Runtime, task_id: str, actor: Actor) -> None:
+    task = get_task(session, task_id, actor)
+    if task.assignee_id != actor.user_id and not actor.is_admin:
+        raise Forbidden("only the person holding the task can release it")
+    _assign(session, rt, task, actor, "task.released", None)
+
+
+def _target_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("user not found")
+    return user
+
+
+def reassign(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_id: int, note: str = "") -> None:
+    """Hand the task to another holder of its role in scope (rotation, absence), with a handover note."""
+    from rectiflow.services.actors import load_actor
+
+    task = get_task(session, task_id, actor)
+    if not (actor.is_admin or actor.has_role("rectification_office", task.unit_path)
+            or actor.has_role("inspection_office", task.unit_path)):
+        raise Forbidden("only the rectification office, the inspection office or an administrator may reassign")
+    target = load_actor(session, _target_user(session, to_user_id).id)
+    if not target.has_role(task.role, task.unit_path):
+        raise Conflict("the new holder does not hold this task's role in its unit")
+    _assign(session, rt, task, actor, "task.reassigned", to_user_id, note)
+
+
+def delegate(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_id: int, note: str = "") -> None:
+    """The current holder hands their task to a colleague in the same unit (any role there)."""
+    from rectiflow.services.actors import load_actor
+
+    task = get_task(session, task_id, actor, for_action=True)
+    target = load_actor(session, _target_user(session, to_user_id).id)
+    if not target.can_see(task.unit_path):
+        raise Conflict("a task can only be delegated to someone working in its unit")
+    _assign(session, rt, task, actor, "task.delegated", to_user_id, note)

@@ -1,0 +1,146 @@
+"""One transaction per trigger: load the instance, apply the trigger, run the engine to the next wait
+state, and write state, projections, audit events and jobs together.
+
+Nothing leaves the process before commit: operations that talk to the outside world only queue a
+job here; the job runs after commit and completes its service task through another trigger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rectiflow import engine
+from rectiflow.db.jobs import Incident, Job
+from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
+from rectiflow.errors import Conflict, NotFound, RectiflowError
+from rectiflow.services import audit
+from rectiflow.services.definitions import bundle_for
+from rectiflow.services.operations import OperationContext, UnknownOperation
+from rectiflow.services.projections import sync_projections
+from rectiflow.services.runtime import Runtime
+from rectiflow.services.uow import after_commit
+
+
+class EngineFailure(RectiflowError):
+    """The diagram failed while running (a script error, a failing inline operation)."""
+
+    code = "engine_failure"
+
+
+@dataclass
+class Trigger:
+    """Accumulates what a trigger produced, for the caller and the audit log."""
+
+    instance: ProcessInstance
+    workflow: Any
+    bundle: engine.ParsedBundle
+    actor: str
+    deferred: list[engine.ServiceCall] = field(default_factory=list)
+
+
+def make_dispatcher(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> engine.ServiceDispatcher:
+    def dispatch(call: engine.ServiceCall) -> str | None:
+        trig = trig_ref[0]
+        try:
+            op = rt.operations.get(call.operation)
+        except UnknownOperation:
+            raise RuntimeError(f"operation '{call.operation}' is not registered") from None
+        if op.mode == "job":
+            trig.deferred.append(call)
+            return None
+        ctx = OperationContext(session=session, clock=rt.clock, settings=rt.settings,
+                               instance_id=trig.instance.id, task_id=call.task_id, data=call.data,
+                               actor=trig.actor)
+        return json.dumps(op.fn(ctx, dict(call.params)), default=str, ensure_ascii=False)
+
+    return dispatch
+
+
+def _script_engine(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> engine.RectiflowScriptEngine:
+    return engine.RectiflowScriptEngine(rt.helpers, make_dispatcher(session, rt, trig_ref))
+
+
+def load(session: Session, rt: Runtime, instance_id: int, *, for_update: bool = False) -> ProcessInstance:
+    inst = session.get(ProcessInstance, instance_id, with_for_update=for_update or None)
+    if inst is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    return inst
+
+
+def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str, action: str,
+                apply: Callable[[Any], None], payload: dict[str, Any] | None = None,
+                expected_version: int | None = None) -> Trigger:
+    """Load the workflow (cache or state), ``apply(workflow)``, sync everything, flush.
+
+    Raises Conflict when the instance moved on meanwhile (optimistic lock), EngineFailure when the
+    diagram fails; in both cases the caller's transaction must roll back and nothing is written.
+    """
+    if inst.status not in ("running", "error"):
+        raise Conflict(f"instance {inst.id} is {inst.status}")
+    if expected_version is not None and expected_version != inst.version:
+        raise Conflict("the instance changed since you loaded it; reload and try again")
+    definition = session.get(ProcessDefinition, inst.definition_id)
+    assert definition is not None
+    bundle = bundle_for(session, rt, definition)
+    proc = bundle.processes[inst.process_key]
+    trig_ref: list[Trigger] = []
+    wf = rt.workflows.take(inst.id, inst.version) if rt.cache_workflows else None
+    script_engine = _script_engine(session, rt, trig_ref)
+    if wf is None:
+        wf = rt.serializer.loads(inst.state, proc.spec, proc.subprocess_specs)
+    engine.attach(wf, script_engine)
+    trig = Trigger(inst, wf, bundle, actor)
+    trig_ref.append(trig)
+    try:
+        apply(wf)
+    except engine.TaskNotReady as exc:
+        raise Conflict(str(exc)) from None
+    except RectiflowError:
+        raise
+    except Exception as exc:
+        if engine.is_engine_error(exc):
+            raise EngineFailure(f"the process failed: {exc}", instance_id=inst.id) from exc
+        raise
+    finish(session, rt, trig, action, payload or {})
+    return trig
+
+
+def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: dict[str, Any]) -> None:
+    inst, wf, now = trig.instance, trig.workflow, rt.clock.now()
+    sync_projections(session, rt, inst, wf, trig.bundle, now)
+    for call in trig.deferred:
+        op = rt.operations.get(call.operation)
+        session.add(Job(kind=call.operation, payload={"params": call.params}, status="queued", run_after=now,
+                        max_attempts=op.max_attempts, dedupe_key=f"svc:{inst.id}:{call.task_id}",
+                        instance_id=inst.id, task_id=call.task_id, created_at=now))
+    inst.state = rt.serializer.dumps(wf)
+    inst.updated_at = now
+    if engine.is_completed(wf) and inst.status == "running":
+        inst.status, inst.completed_at = "completed", now
+    audit.record(session, at=now, actor=trig.actor, action=action, object_type="instance",
+                 object_id=str(inst.id), payload=payload, instance=inst)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("someone else changed this process meanwhile; reload and try again") from None
+    version = inst.version
+    if rt.cache_workflows:
+        after_commit(session, lambda: rt.workflows.put(inst.id, version, wf))
+    if trig.deferred and rt.on_jobs_queued is not None:
+        after_commit(session, rt.on_jobs_queued)
+
+
+def record_engine_incident(rt: Runtime, instance_id: int, task_id: str | None, message: str) -> None:
+    """In its own transaction: the failed trigger rolled back, the incident must survive."""
+    with rt.sessions.begin() as s:
+        s.add(Incident(kind="engine", instance_id=instance_id, task_id=task_id, message=message[:4000],
+                       created_at=rt.clock.now()))
+        inst = s.get(ProcessInstance, instance_id)
+        if inst is not None and inst.status == "running":
+            inst.status = "error"  # the scheduler leaves it alone until an administrator retries
