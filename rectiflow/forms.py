@@ -92,6 +92,7 @@ _KEYWORDS = {
 _ROOT_ONLY = frozenset({"$schema", "$id", "$defs", "if", "then", "else", "allOf"})
 _CONDITION_KEYWORDS = frozenset({"const", "enum", "minLength", "maxLength", "minimum", "maximum",
                                  "pattern", "minItems", "maxItems", "$comment"})
+_CONDITIONAL_BLOCK = frozenset({"if", "then", "else", "$comment"})
 _MAX_DEPTH = 12
 
 
@@ -196,7 +197,7 @@ def localised(zh: str, opts: Mapping[str, Any], attr: str, locale: str) -> str:
         return zh
     if language == "en" and isinstance(opts.get(f"{attr}_en"), str):
         return opts[f"{attr}_en"]
-    i18n = opts.get("i18n") if isinstance(opts.get("i18n"), Mapping) else {}
+    i18n = _mapping(opts, "i18n")
     entry = i18n.get(language, i18n.get(locale))
     if isinstance(entry, str) and attr == "title":
         return entry
@@ -395,7 +396,7 @@ class _FormChecker:
     def conditionals(self, schema: Mapping[str, Any]) -> None:
         blocks = [("", schema)] if any(k in schema for k in ("if", "then", "else")) else []
         for i, sub in enumerate(_list(schema, "allOf")):
-            if not isinstance(sub, Mapping) or "if" not in sub or set(sub) - {"if", "then", "else", "$comment"}:
+            if not isinstance(sub, Mapping) or "if" not in sub or set(sub) - _CONDITIONAL_BLOCK:
                 self.add(f"/allOf/{i}", "allOf may only hold if/then/else blocks")
             else:
                 blocks.append((f"/allOf/{i}", sub))
@@ -547,11 +548,11 @@ def _coerce_array(root: Mapping[str, Any], sub: Mapping[str, Any], path: str, ra
 
 def _row_indices(raw: Mapping[str, Any], path: str) -> list[int]:
     pattern = re.compile(re.escape(path) + r"\[(\d{1,6})\]\.")
-    return sorted({int(m.group(1)) for m in (pattern.match(k) for k in raw.keys()) if m})
+    return sorted({int(m.group(1)) for m in (pattern.match(k) for k in raw) if m})
 
 
 def _row_filled(raw: Mapping[str, Any], prefix: str) -> bool:
-    return any(any(v.strip() for v in _values(raw, k)) for k in raw.keys()
+    return any(any(v.strip() for v in _values(raw, k)) for k in raw
                if k.startswith(prefix) and not k.endswith(("__remove", "__upload")))
 
 
@@ -618,7 +619,8 @@ TYPE_NAMES = {
 
 FORM_MESSAGES: dict[str, dict[str, str]] = {
     "required": {"zh_CN": "此项为必填项", "en": "This field is required"},
-    "if_then_required": {"zh_CN": "根据所填内容，此项为必填项", "en": "This field is required given your other answers"},
+    "if_then_required": {"zh_CN": "根据所填内容，此项为必填项",
+                         "en": "This field is required given your other answers"},
     "minLength": {"zh_CN": "不能少于 {limit} 个字符", "en": "Enter at least {limit} characters"},
     "maxLength": {"zh_CN": "不能超过 {limit} 个字符", "en": "Enter at most {limit} characters"},
     "minimum": {"zh_CN": "不能小于 {limit}", "en": "Must be at least {limit}"},
@@ -665,7 +667,8 @@ def message_for(error: ValidationError) -> tuple[str, dict[str, Any]]:
 
 def _conditional(error: ValidationError) -> bool:
     path = list(error.absolute_schema_path)
-    return bool(path) and (path[0] in ("then", "else") or path[0] == "allOf" and path[2:3] in (["then"], ["else"]))
+    branch = path[2:3] if path[:1] == ["allOf"] else path[:1]
+    return branch in (["then"], ["else"])
 
 
 def error_paths(error: ValidationError) -> list[str]:

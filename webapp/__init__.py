@@ -1,1 +1,39 @@
-"""rectiflow."""
+"""The Flask web front end. ``create_app(rt)`` builds an app around one runtime; nothing is bound at
+import time, so tests and the embedded server can build as many apps as they like."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from rectiflow.services.runtime import Runtime
+
+
+def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
+    from webapp import api, errors, i18n, web
+    from webapp.views import admin, auth, health, inbox, instances, ledger, notices, task
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=rt.settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=rt.settings.max_upload_bytes,
+        TESTING=testing,
+        WTF_CSRF_TIME_LIMIT=None,
+        API_TITLE="rectiflow",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
+    )
+    app.extensions["rectiflow.runtime"] = rt
+    i18n.init_app(app, rt)
+    web.init_app(app, rt)
+    for module in (auth, health, inbox, task, instances, admin, notices, ledger):
+        app.register_blueprint(module.bp)
+    api.init_app(app)
+    errors.init_app(app)
+    return app

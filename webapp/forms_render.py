@@ -20,8 +20,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from rectiflow.clock import BUSINESS_TZ
-from rectiflow.forms import (Form, choice_options, item_kind, lang, localised, ordered_properties,
-                             resolve, ui_options)
+from rectiflow.forms import (
+    Form,
+    choice_options,
+    item_kind,
+    lang,
+    localised,
+    ordered_properties,
+    resolve,
+    ui_options,
+)
 
 UI_TEXT = {
     "add_row": {"zh_CN": "添加一行", "en": "Add row"},
@@ -82,9 +90,12 @@ class _Ctx:
         self.used: set[str] = set()
         self.text = {k: v.get(lang(locale), v["en"]) for k, v in UI_TEXT.items()}
 
-    def take(self, path: str) -> list[str]:
-        self.used.add(path)
-        return list(self.errors.get(path, []))
+    def take(self, path: str, *, items: bool = False) -> list[str]:
+        """Errors of ``path`` (and with ``items``, of its elements ``path[i]``), marked as shown."""
+        item = re.compile(re.escape(path) + r"\[\d+\]")
+        paths = [p for p in self.errors if p == path or items and item.fullmatch(p)]
+        self.used.update(paths)
+        return [message for p in paths for message in self.errors[p]]
 
 
 def html_id(path: str) -> str:
@@ -103,7 +114,9 @@ def render_form(form: Form, values: Mapping[str, Any] | None, errors: Mapping[st
     top = list((errors or {}).get("", []))
     top += [m for p, msgs in (errors or {}).items() if p not in ctx.used and p for m in msgs]
     macros: Any = _env.get_template("forms/_fields.html").module
-    return Markup(macros.form_fields(fields, top, ctx.text))
+    html = macros.form_fields(fields, top, ctx.text)
+    assert isinstance(html, Markup)  # autoescaped macro output
+    return html
 
 
 def _fields(ctx: _Ctx, node: Mapping[str, Any], values: Any, path: str, ro: bool) -> list[Field]:
@@ -116,12 +129,14 @@ def _fields(ctx: _Ctx, node: Mapping[str, Any], values: Any, path: str, ro: bool
 
 def _field(ctx: _Ctx, sub: Mapping[str, Any], value: Any, path: str, required: bool, ro: bool) -> Field:
     opts = ui_options(ctx.form, path)
-    f = Field(kind="", path=path, id=html_id(path), required=required, errors=ctx.take(path), readonly=ro,
+    typ, item = sub.get("type"), resolve(ctx.form.schema, sub.get("items"))
+    scalar_list = typ == "array" and item_kind(item) != "rows"
+    f = Field(kind="", path=path, id=html_id(path), required=required, readonly=ro,
+              errors=ctx.take(path, items=scalar_list),
               label=localised(sub.get("title", ""), opts, "title", ctx.locale),
               help=localised(sub.get("description", ""), opts, "description", ctx.locale))
     if value is _MISSING:
         value = sub.get("default") if not ro and "[" not in path else None
-    typ, item = sub.get("type"), resolve(ctx.form.schema, sub.get("items"))
     if typ == "object":
         f.kind, f.children = "object", _fields(ctx, sub, value, path, ro)
     elif typ == "array" and item_kind(item) == "rows":
@@ -185,10 +200,11 @@ def _input(ctx: _Ctx, f: Field, sub: Mapping[str, Any], opts: Mapping[str, Any],
         f.attrs["rows"] = opts.get("rows", 4)
         return
     f.kind, f.value = "input", _html_value(value)
-    input_type = INPUT_TYPES.get(typ) or INPUT_TYPES.get(fmt) or "text"
+    input_type = INPUT_TYPES.get(str(typ)) or INPUT_TYPES.get(str(fmt)) or "text"
     if typ in ("integer", "number"):
-        f.attrs.update(min=sub.get("minimum"), max=sub.get("maximum"), step="1" if typ == "integer" else "any")
-        valid = value is None or value is _MISSING or isinstance(value, (int, float)) and not isinstance(value, bool)
+        step = "1" if typ == "integer" else "any"
+        f.attrs.update(min=sub.get("minimum"), max=sub.get("maximum"), step=step)
+        valid = value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
         input_type = "number" if valid else "text"
         f.attrs["inputmode"] = None if valid else ("numeric" if typ == "integer" else "decimal")
     elif fmt == "date" and f.value and not _is_date(f.value):

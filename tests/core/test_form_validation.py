@@ -83,7 +83,8 @@ MISC: dict = {
             "code": {"type": "string", "title": "文号", "pattern": "^[A-Z]{2}-\\d+$"},
         },
     },
-    "ui": {"kinds": {"widget": "checkboxes", "labels": {"party": "党建", "finance": "财务", "staff": "选人用人"}}},
+    "ui": {"kinds": {"widget": "checkboxes",
+                     "labels": {"party": "党建", "finance": "财务", "staff": "选人用人"}}},
 }
 
 
@@ -210,14 +211,16 @@ def test_unsupported_constructs_are_refused() -> None:
     assert elements(found) >= {
         "/extra", "/properties/a/format", "/properties/b/if", "/properties/b/then", "/properties/c/items",
         "/properties/d/type", "/properties/e/$ref", "/properties/f/items/properties/g/items",
-        "/properties/bad name", "/properties/i/enum/1", "/required/1", "/if/properties/unknown", "/then/anyOf",
+        "/properties/bad name", "/properties/i/enum/1", "/required/1", "/if/properties/unknown",
+        "/then/anyOf",
     }
     hint = next(f["problem"] for f in found if f["element"] == "/properties/b/if")
     assert "top level" in hint
 
 
 def test_metaschema_and_structural_findings_come_together() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": ["string", 1], "title": "A"}, "b": {"type": "string"},
+    schema = {"type": "object", "properties": {"a": {"type": ["string", 1], "title": "A"},
+                                               "b": {"type": "string"},
                                                "c": {"type": "string", "title": "C", "enum": 3}},
               "required": "a", "$defs": [], "allOf": {}}
     found = findings_of({"schema": schema, "ui": {"a": {"widget": ["x"]}, "zz": {}}})
@@ -358,7 +361,8 @@ def test_reason_required_only_when_returning(form: Form) -> None:
                                         "measures[0].deadline": ["2025-01-01"], "decision": ["return"],
                                         "reason": ["   "]})
     assert validate_submission(form, returned) == {"reason": ["根据所填内容，此项为必填项"]}
-    assert validate_submission(form, returned, "en") == {"reason": ["This field is required given your other answers"]}
+    assert validate_submission(form, returned, "en") == {
+        "reason": ["This field is required given your other answers"]}
     assert validate_submission(form, {**returned, "reason": "附件不全"}) == {}
     assert validate_submission(form, {**returned, "decision": "approve"}) == {}
 
@@ -379,8 +383,9 @@ def test_read_only_fields_are_never_reported() -> None:
 
 
 def test_other_constructs(misc: Form) -> None:
-    data = {"contact": {"email": "not-an-email"}, "confirmed": True, "amount": -1, "met_at": "2025-13-01T00:00:00Z",
-            "kinds": ["party", "party", "other"], "level": 3, "code": "ab-1"}
+    data = {"contact": {"email": "not-an-email"}, "confirmed": True, "amount": -1,
+            "met_at": "2025-13-01T00:00:00Z", "kinds": ["party", "party", "other"], "level": 3,
+            "code": "ab-1"}
     errors = validate_submission(misc, data)
     assert errors == {
         "contact.name": ["此项为必填项"],
@@ -392,7 +397,8 @@ def test_other_constructs(misc: Form) -> None:
         "level": ["请从选项中选择"],
         "code": ["格式不符合要求"],
     }
-    assert validate_submission(misc, {"amount": "abc"}, "en") == {"amount": ["Invalid value: expected a number"]}
+    assert validate_submission(misc, {"amount": "abc"}, "en") == {
+        "amount": ["Invalid value: expected a number"]}
     assert validate_submission(misc, {"met_at": "2025-03-01T09:30:00+08:00"}) == {}
 
 
@@ -401,7 +407,8 @@ def test_non_object_submission_is_reported_at_top(form: Form) -> None:
 
 
 def test_message_keys_and_params(form: Form) -> None:
-    data = {**valid_data(), "summary": "短", "measures": [{"text": "x", "deadline": "2025-01-01", "progress": "a"}]}
+    data = {**valid_data(), "summary": "短",
+            "measures": [{"text": "x", "deadline": "2025-01-01", "progress": "a"}]}
     keys = collect_errors(form, data)
     assert keys == {"summary": [("minLength", {"limit": 10})],
                     "measures[0].progress": [("type", {"expected": "integer"})]}

@@ -90,7 +90,8 @@ LANES = HEAD + """
     <bpmn:sequenceFlow id="f2" sourceRef="submit" targetRef="review"/>
     <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="decide"/>
     <bpmn:sequenceFlow id="f_back" name="退回" sourceRef="decide" targetRef="submit">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">approved == False and round_no &lt; 3</bpmn:conditionExpression>
+      <bpmn:conditionExpression
+        xsi:type="bpmn:tFormalExpression">approved == False and round_no &lt; 3</bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f_ok" sourceRef="decide" targetRef="split"/>
     <bpmn:sequenceFlow id="f4" sourceRef="split" targetRef="notify"/>
@@ -113,7 +114,9 @@ RUNNABLE = HEAD + """
     <bpmn:exclusiveGateway id="check" default="m_exit"/>
     <bpmn:subProcess id="sub" name="子流程">
       <bpmn:startEvent id="s_start"/>
-      <bpmn:scriptTask id="s_work"><bpmn:script><![CDATA[inside = counter if counter < 10 else -1]]></bpmn:script></bpmn:scriptTask>
+      <bpmn:scriptTask id="s_work">
+        <bpmn:script><![CDATA[inside = counter if counter < 10 else -1]]></bpmn:script>
+      </bpmn:scriptTask>
       <bpmn:endEvent id="s_end"/>
       <bpmn:sequenceFlow id="s_f1" sourceRef="s_start" targetRef="s_work"/>
       <bpmn:sequenceFlow id="s_f2" sourceRef="s_work" targetRef="s_end"/>
@@ -128,7 +131,8 @@ RUNNABLE = HEAD + """
     <bpmn:sequenceFlow id="m_f2" sourceRef="init" targetRef="inc"/>
     <bpmn:sequenceFlow id="m_f3" sourceRef="inc" targetRef="check"/>
     <bpmn:sequenceFlow id="m_loop" sourceRef="check" targetRef="inc">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"><![CDATA[counter < 3]]></bpmn:conditionExpression>
+      <bpmn:conditionExpression
+        xsi:type="bpmn:tFormalExpression"><![CDATA[counter < 3]]></bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="m_exit" sourceRef="check" targetRef="sub"/>
     <bpmn:sequenceFlow id="m_f4" sourceRef="sub" targetRef="call"/>
@@ -173,7 +177,9 @@ TWO_POOLS = HEAD.replace(
     <bpmn:sequenceFlow id="two_f" sourceRef="two_start" targetRef="two_end"/>
   </bpmn:process>
   <bpmndi:BPMNDiagram id="Old"><bpmndi:BPMNPlane id="OldPlane" bpmnElement="p_one">
-    <bpmndi:BPMNShape id="stale_di" bpmnElement="one_start"><dc:Bounds x="1" y="1" width="1" height="1"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="stale_di" bpmnElement="one_start">
+      <dc:Bounds x="1" y="1" width="1" height="1"/>
+    </bpmndi:BPMNShape>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """
@@ -320,7 +326,8 @@ def test_two_laned_processes_share_one_collaboration() -> None:
     bounds = _bounds(root)
     one, two = bounds["Participant_p_one"], bounds["Participant_p_two"]
     assert one[1] + one[3] < two[1]
-    assert _inside(bounds["two_end"], two) and "two_end" not in [r.text for r in root.iterfind(".//bpmn:flowNodeRef", NS)]
+    assert "two_end" not in [r.text for r in root.iterfind(".//bpmn:flowNodeRef", NS)]
+    assert _inside(bounds["two_end"], two)  # outside every lane, still inside the pool
     assert b"<!-- hand-written -->" in out
     assert b"ns0:" not in out and b"ns1:" not in out
     for pid in ("p_one", "p_two"):
@@ -400,7 +407,9 @@ def test_runnable_diagram_still_executes() -> None:
     assert data["counter"] == 3 and data["child_done"] is True and data["a"] == 1 and data["b"] == 2
 
 
-def test_cli_rewrites_in_place_and_check_reports_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_rewrites_in_place_and_check_reports_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fresh, stale = tmp_path / "fresh.bpmn", tmp_path / "stale.bpmn"
     fresh.write_bytes(_out("runnable"))
     stale.write_text(LANES, encoding="utf-8")

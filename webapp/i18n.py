@@ -1,0 +1,34 @@
+"""Flask-Babel: zh_CN by default, English on request; the choice lives in the session and on the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, session
+from flask_babel import Babel, get_locale
+
+from rectiflow.services.runtime import Runtime
+
+LOCALES = ("zh_CN", "en")
+
+
+def select_locale() -> str:
+    if has_request_context():
+        chosen = session.get("locale")
+        if chosen in LOCALES:
+            return chosen
+        user = g.get("user")
+        if user is not None and user.locale in LOCALES:
+            return user.locale
+    return "zh_CN"
+
+
+def current_locale() -> str:
+    loc = get_locale()
+    return str(loc) if loc is not None else "zh_CN"
+
+
+def init_app(app: Flask, rt: Runtime) -> None:
+    app.config["BABEL_DEFAULT_LOCALE"] = rt.settings.default_locale if rt.settings.default_locale in LOCALES else "zh_CN"
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    Babel(app, locale_selector=select_locale)

@@ -1,0 +1,116 @@
+"""Per-request plumbing: one database session per request (writes for POST, reads for GET)
+committed at the edge, the current actor in ``g.actor``, CSRF, login enforcement, nav counters."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rectiflow.db.domain import Notice
+from rectiflow.db.org import User
+from rectiflow.errors import Forbidden, NotFound
+from rectiflow.roles import role_label
+from rectiflow.services.actors import Actor, load_actor
+from rectiflow.services.runtime import Runtime
+
+csrf = CSRFProtect()
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "health.healthz", "static", "auth.set_language"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["rectiflow.runtime"]
+
+
+def db() -> Session:
+    """The request's session, opened lazily: a write session for POST, a read session otherwise."""
+    if "db" not in g:
+        rt = runtime()
+        g.db = (rt.sessions if request.method in WRITE_METHODS else rt.reads)()
+    return g.db
+
+
+def actor() -> Actor:
+    a = g.get("actor")
+    if a is None:
+        raise Forbidden("login required")
+    return a
+
+
+def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            actor().require_role(*roles)
+            return view(*args, **kwargs)
+        return inner
+    return deco
+
+
+def _load_user() -> Any:
+    g.actor, g.user = None, None
+    if request.endpoint and (request.endpoint == "static" or request.endpoint.startswith("api.")
+                             or request.path.startswith("/api/")):
+        return None
+    uid = session.get("uid")
+    if uid is not None:
+        try:
+            g.actor = load_actor(db(), uid)
+            g.user = db().get(User, uid)
+        except NotFound:
+            session.clear()
+    if g.actor is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+def _teardown(exc: BaseException | None) -> None:
+    s = g.pop("db", None)
+    if s is None:
+        return
+    try:
+        s.rollback()  # anything not committed by _after (errors, reads) is discarded
+    finally:
+        s.close()
+
+
+def _after(response: Any) -> Any:
+    # Commit at the edge, before the response leaves, so a failed commit is a 5xx and not a lie.
+    s = g.get("db")
+    if s is not None and request.method in WRITE_METHODS and response.status_code < 400:
+        s.commit()
+    return response
+
+
+def nav_counts() -> dict[str, int]:
+    if g.get("actor") is None:
+        return {"inbox": 0, "notices": 0}
+    if "nav_counts" not in g:
+        from webapp.views.inbox import inbox_query
+
+        s = db()
+        inbox = s.scalar(inbox_query(g.actor, count=True)) or 0
+        unread = s.scalar(select(func.count(Notice.id)).where(Notice.recipient_id == g.actor.user_id,
+                                                               Notice.read_at.is_(None))) or 0
+        g.nav_counts = {"inbox": inbox, "notices": unread}
+    return g.nav_counts
+
+
+def init_app(app: Flask, rt: Runtime) -> None:
+    csrf.init_app(app)
+    app.before_request(_load_user)
+    app.after_request(_after)
+    app.teardown_request(_teardown)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from webapp.i18n import current_locale
+
+        return {"nav_counts": nav_counts, "role_label": lambda code: role_label(code, current_locale()),
+                "current_locale": current_locale, "virtual_clock": rt.settings.virtual_clock,
+                "now": rt.clock.now}
