@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -129,6 +130,11 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
         session.flush()
     except StaleDataError:
         raise Conflict("someone else changed this process meanwhile; reload and try again") from None
+    except IntegrityError as exc:
+        # Two writers appending to one instance's audit chain: the loser's (stream, seq) collides.
+        if "audit_events" in str(exc.orig):
+            raise Conflict("someone else changed this process meanwhile; reload and try again") from None
+        raise
     version = inst.version
     if rt.cache_workflows:
         after_commit(session, lambda: rt.workflows.put(inst.id, version, wf))

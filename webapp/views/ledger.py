@@ -1,0 +1,66 @@
+"""综合查询: the problems the caller may see, filtered by round, status, colour and supervision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import Select, false, func, or_, select
+
+from rectiflow.db.domain import Problem, Round
+from rectiflow.errors import NotFound
+from rectiflow.services.actors import Actor
+from webapp.views.inbox import _like_prefix
+from webapp.web import actor, db
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+COLOURS = ("none", "green", "yellow", "red")
+STATUSES = ("not_started", "in_progress", "pending_acceptance", "closed", "long_term")
+
+
+def scope_condition(a: Actor) -> Any:
+    """Problems in any unit subtree the caller holds a grant for (oversight included: grants are scoped)."""
+    paths = sorted({g.unit_path for g in a.grants})
+    if not paths:
+        return false()
+    return or_(*[Problem.unit_path.like(_like_prefix(p), escape="\\") for p in paths])
+
+
+def problem_query(a: Actor, args: Any) -> Select[Any]:
+    q = select(Problem).where(scope_condition(a))
+    if (rid := args.get("round", "")).isdigit():
+        q = q.where(Problem.round_id == int(rid))
+    if args.get("status") in STATUSES:
+        q = q.where(Problem.status == args["status"])
+    if args.get("colour") in COLOURS:
+        q = q.where(Problem.colour == args["colour"])
+    if args.get("supervised") in ("1", "0"):
+        q = q.where(Problem.supervised.is_(args["supervised"] == "1"))
+    return q
+
+
+def visible_problem(problem_id: int, a: Actor) -> Problem:
+    p = db().get(Problem, problem_id)
+    if p is None or not a.can_see(p.unit_path):
+        raise NotFound("problem not found")
+    return p
+
+
+@bp.route("/")
+def index() -> Any:
+    a, s = actor(), db()
+    q = problem_query(a, request.args)
+    rows = list(s.scalars(q.order_by(Problem.round_id, Problem.sort_key).limit(1000)))
+    sub = q.subquery()
+    by_colour = dict(s.execute(select(sub.c.colour, func.count()).group_by(sub.c.colour)).all())
+    by_status = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
+    rounds = list(s.scalars(select(Round).order_by(Round.year.desc(), Round.number.desc())))
+    total_visible = s.scalar(select(func.count(Problem.id)).where(scope_condition(a))) or 0
+    return render_template("ledger.html", rows=rows, rounds=rounds, by_colour=by_colour, by_status=by_status,
+                           args=request.args, colours=COLOURS, statuses=STATUSES, total_visible=total_visible)
+
+
+@bp.route("/problems/<int:problem_id>")
+def problem(problem_id: int) -> Any:
+    p = visible_problem(problem_id, actor())
+    return render_template("problem.html", p=p)
