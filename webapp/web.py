@@ -107,6 +107,12 @@ def init_app(app: Flask, rt: Runtime) -> None:
     app.after_request(_after)
     app.teardown_request(_teardown)
 
+    from webapp import labels
+
+    app.add_template_filter(labels.localdt, "localdt")
+    for name, fn in labels.template_globals().items():
+        app.add_template_global(fn, name)
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from webapp.i18n import current_locale

@@ -43,6 +43,34 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
         return workflow
 
 
+# Most tasks in a tree are predictions with empty data; storing their default fields over and over
+# is most of the state. Drop fields equal to these defaults on the way out, restore them on the way in.
+_TASK_DEFAULTS: dict[str, Any] = {"typename": "Task", "triggered": False, "internal_data": {}, "data": {},
+                                  "delta": {"updates": {}, "deletions": []}}
+
+
+def _task_maps(dct: dict[str, Any]) -> list[dict[str, Any]]:
+    maps = [dct.get("tasks", {})]
+    maps.extend(sp.get("tasks", {}) for sp in dct.get("subprocesses", {}).values())
+    return maps
+
+
+def _compact(dct: dict[str, Any]) -> None:
+    for tasks in _task_maps(dct):
+        for task in tasks.values():
+            for key, default in _TASK_DEFAULTS.items():
+                if task.get(key, default) == default:
+                    task.pop(key, None)
+
+
+def _expand(dct: dict[str, Any]) -> None:
+    for tasks in _task_maps(dct):
+        for task in tasks.values():
+            for key, default in _TASK_DEFAULTS.items():
+                if key not in task:
+                    task[key] = json.loads(json.dumps(default))
+
+
 def _uuid(value: str) -> Any:
     from uuid import UUID
 
@@ -75,6 +103,7 @@ class StateSerializer:
             dct = self.registry.convert(workflow)
         finally:
             self.registry._encoder_mode = False
+        _compact(dct)
         dct["format"] = STATE_FORMAT
         return json.dumps(dct, cls=self._encoder, ensure_ascii=False, separators=(",", ":"))
 
@@ -83,6 +112,7 @@ class StateSerializer:
         fmt = dct.pop("format", None)
         if fmt != STATE_FORMAT:
             raise ValueError(f"unknown state format {fmt!r}")
+        _expand(dct)
         return self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
 
     def full_json(self, workflow: BpmnWorkflow) -> str:

@@ -13,6 +13,7 @@ from rectiflow.db.jobs import Incident
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
 from rectiflow.errors import Conflict, InvalidInput
 from rectiflow.services import clockstore, instances, jobs
+from webapp.labels import INSTANCE_STATUS
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,7 +55,7 @@ def set_status(instance_id: int) -> Any:
     if target not in ("suspended", "running", "terminated"):
         raise InvalidInput("unknown status", errors={"status": [_("Choose suspend, resume or terminate.")]})
     instances.set_status(db(), runtime(), instance_id, target, actor(), request.form.get("reason", ""))
-    flash(_("Instance %(id)d is now %(status)s.", id=instance_id, status=target), "success")
+    flash(_("Instance %(id)d is now %(status)s.", id=instance_id, status=str(INSTANCE_STATUS[target])), "success")
     return redirect(url_for("admin.instance_list"))
 
 

@@ -1,0 +1,40 @@
+"""Translated labels for codes stored in the database (statuses, colours, notice kinds)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from rectiflow.clock import BUSINESS_TZ
+
+TASK_STATUS = {"ready": _l("Waiting"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
+INSTANCE_STATUS = {"running": _l("Running"), "completed": _l("Completed"), "suspended": _l("Suspended"),
+                   "terminated": _l("Terminated"), "error": _l("Error")}
+PROBLEM_STATUS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
+                  "pending_acceptance": _l("Awaiting acceptance"), "closed": _l("Closed"),
+                  "long_term": _l("Long-term")}
+COLOUR = {"none": _l("On track"), "green": _l("Green warning"), "yellow": _l("Yellow warning"),
+          "red": _l("Red: overdue"), "nodate": _l("No deadline")}
+NOTICE_KIND = {"warning_green": _l("Green warning"), "warning_yellow": _l("Yellow warning"),
+               "warning_red": _l("Red warning"), "supervision": _l("Listed supervision"),
+               "reminder": _l("Reminder"), "admonition": _l("Admonition"), "report_due": _l("Report due")}
+
+
+def _lookup(table: dict[str, object]):  # type: ignore[no-untyped-def]
+    return lambda code: str(table.get(code, code))
+
+
+def localdt(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(BUSINESS_TZ)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):  # a deadline: the end of the day before
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def template_globals() -> dict[str, object]:
+    return {"task_status": _lookup(TASK_STATUS), "instance_status": _lookup(INSTANCE_STATUS),
+            "problem_status": _lookup(PROBLEM_STATUS), "colour_label": _lookup(COLOUR),
+            "notice_kind": _lookup(NOTICE_KIND)}
