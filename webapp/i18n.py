@@ -1,4 +1,11 @@
-"""Flask-Babel: zh_CN by default, English on request; the choice lives in the session and on the user."""
+"""Flask-Babel: zh_CN by default, English on request; the choice lives in the session and on the user.
+
+Messages are English msgids translated to Chinese in ``translations/zh_Hans_CN`` — the directory
+carries CLDR's name for zh_CN, because Babel expands "zh_CN" to "zh_Hans_CN" when it looks for
+catalogs. Workflow: ``pybabel extract -F webapp/babel.cfg -k _l -o webapp/translations/messages.pot webapp``,
+``pybabel update -i webapp/translations/messages.pot -d webapp/translations``, translate,
+``pybabel compile -d webapp/translations``.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +31,9 @@ def select_locale() -> str:
 
 
 def current_locale() -> str:
+    """The app's locale code ("zh_CN" or "en"), whatever spelling Babel uses internally."""
     loc = get_locale()
-    return str(loc) if loc is not None else "zh_CN"
+    return "en" if loc is not None and loc.language == "en" else "zh_CN"
 
 
 def init_app(app: Flask, rt: Runtime) -> None:

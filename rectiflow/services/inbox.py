@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, select, union_all
 from sqlalchemy.orm import Session
 
 from rectiflow.db.runtime import UserTask
@@ -26,8 +26,12 @@ def inbox_query(actor: Actor, f: InboxFilter | None = None) -> Select[tuple[User
     # (status, role, unit_path) index with it, where LIKE would need special collations or pragmas.
     by_role = [and_(UserTask.role == g.role, UserTask.unit_path >= g.unit_path,
                     UserTask.unit_path < g.unit_path + "\uffff") for g in actor.grants]
-    q = select(UserTask).where(UserTask.status == "ready",
-                               or_(mine, and_(UserTask.assignee_id.is_(None), or_(false(), *by_role))))
+    # Each branch walks its own index; an OR over both would make the planner scan every ready task.
+    personal = select(UserTask.id).where(UserTask.status == "ready", mine)
+    branches = [select(UserTask.id).where(UserTask.status == "ready", UserTask.assignee_id.is_(None), cond)
+                for cond in by_role]
+    ids = union_all(personal, *branches).subquery()
+    q = select(UserTask).where(UserTask.id.in_(select(ids.c.id)))
     if f.process_key:
         q = q.where(UserTask.process_key == f.process_key)
     if f.overdue_at is not None:
