@@ -36,7 +36,8 @@ from rectiflow.services.inbox import inbox
 from rectiflow.services.operations import OperationRegistry
 from rectiflow.services.runtime import Runtime, build_runtime
 
-PG_URL = os.environ.get("RECTIFLOW_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# A database of its own, so a benchmark never wipes the test suite's database under it.
+PG_URL = os.environ.get("RECTIFLOW_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/rectiflow_bench")
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
@@ -221,6 +222,12 @@ def tick_ms(rt: Runtime, samples: int = 100) -> float:
 
 
 def _reset_pg(url: str) -> None:
+    server, name = url.rsplit("/", 1)
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
     eng = create_engine(url)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

@@ -28,6 +28,7 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui-dist/",
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
+        API_SPEC_OPTIONS={"security": [{"bearer": []}]},
     )
     app.extensions["rectiflow.runtime"] = rt
     i18n.init_app(app, rt)

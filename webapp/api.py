@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask.views import MethodView
@@ -55,6 +56,7 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         except (BadSignature, KeyError, TypeError, ValueError, NotFound):
             return _unauthorized("invalid token")
         return view(*args, **kwargs)
+
     return inner
 
 
@@ -211,9 +213,24 @@ class AdvanceRequest(Schema):
 
 def task_dict(t: UserTask) -> dict[str, Any]:
     due = due_info(t.due_at, runtime().clock.now())
-    return {c: getattr(t, c) for c in ("id", "instance_id", "process_key", "element_id", "name", "title", "role",
-                                       "unit_path", "status", "assignee_id", "due_at", "form_key", "created_at")} | {
-        "due_colour": due.colour, "days_left": due.days}
+    return {
+        c: getattr(t, c)
+        for c in (
+            "id",
+            "instance_id",
+            "process_key",
+            "element_id",
+            "name",
+            "title",
+            "role",
+            "unit_path",
+            "status",
+            "assignee_id",
+            "due_at",
+            "form_key",
+            "created_at",
+        )
+    } | {"due_colour": due.colour, "days_left": due.days}
 
 
 def _locale() -> str:
@@ -242,10 +259,21 @@ class Me(MethodView):
     def get(self) -> Any:
         a = actor()
         user = db().get(User, a.user_id)
-        return {"id": a.user_id, "username": a.username, "display_name": user.display_name if user else "",
-                "locale": user.locale if user else "zh_CN",
-                "grants": [{"role": g_.role, "role_label": role_label(g_.role, user.locale if user else "zh_CN"),
-                            "unit_id": g_.unit_id, "unit_path": g_.unit_path} for g_ in a.grants]}
+        return {
+            "id": a.user_id,
+            "username": a.username,
+            "display_name": user.display_name if user else "",
+            "locale": user.locale if user else "zh_CN",
+            "grants": [
+                {
+                    "role": g_.role,
+                    "role_label": role_label(g_.role, user.locale if user else "zh_CN"),
+                    "unit_id": g_.unit_id,
+                    "unit_path": g_.unit_path,
+                }
+                for g_ in a.grants
+            ],
+        }
 
 
 @blp.route("/tasks")
@@ -267,10 +295,15 @@ class TaskDetail(MethodView):
         t = task_service.get_task(s, task_id, a)
         form = task_service.task_form(s, runtime(), t)
         inst = s.get(ProcessInstance, t.instance_id)
-        return task_dict(t) | {"context": t.context or {}, "form_schema": form.schema if form else None,
-                               "form_ui": form.ui if form else None, "draft": t.draft, "submitted": t.submitted,
-                               "instance_version": inst.version if inst else None,
-                               "can_act": t.status == "ready" and task_service.can_act(t, a)}
+        return task_dict(t) | {
+            "context": t.context or {},
+            "form_schema": form.schema if form else None,
+            "form_ui": form.ui if form else None,
+            "draft": t.draft,
+            "submitted": t.submitted,
+            "instance_version": inst.version if inst else None,
+            "can_act": t.status == "ready" and task_service.can_act(t, a),
+        }
 
 
 @blp.route("/tasks/<task_id>/claim")
@@ -297,12 +330,25 @@ class Complete(MethodView):
     @blp.response(200, CompleteResponse)
     @token_required
     def post(self, body: dict[str, Any], task_id: str) -> Any:
-        done = task_service.complete_task(db(), runtime(), task_id, actor(), body["data"],
-                                          expected_version=body["expected_version"], locale=_locale())
+        done = task_service.complete_task(
+            db(),
+            runtime(),
+            task_id,
+            actor(),
+            body["data"],
+            expected_version=body["expected_version"],
+            locale=_locale(),
+        )
         loc = _locale()
-        return {"task_id": done.task_id, "instance_id": done.instance_id, "instance_status": done.instance_status,
-                "next_tasks": [{"id": t.id, "name": t.name, "role": t.role, "role_label": role_label(t.role, loc)}
-                               for t in done.next_tasks]}
+        return {
+            "task_id": done.task_id,
+            "instance_id": done.instance_id,
+            "instance_status": done.instance_status,
+            "next_tasks": [
+                {"id": t.id, "name": t.name, "role": t.role, "role_label": role_label(t.role, loc)}
+                for t in done.next_tasks
+            ],
+        }
 
 
 @blp.route("/instances/<int:instance_id>")
@@ -314,9 +360,20 @@ class Instance(MethodView):
         s = db()
         ready = s.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready"))
         timers = s.scalars(select(Timer).where(Timer.instance_id == inst.id, Timer.status == "waiting"))
-        return {c: getattr(inst, c) for c in ("id", "process_key", "business_key", "title", "status", "version",
-                                              "unit_id", "created_at", "completed_at")} | {
-            "ready_tasks": [task_dict(t) for t in ready], "timers": list(timers)}
+        return {
+            c: getattr(inst, c)
+            for c in (
+                "id",
+                "process_key",
+                "business_key",
+                "title",
+                "status",
+                "version",
+                "unit_id",
+                "created_at",
+                "completed_at",
+            )
+        } | {"ready_tasks": [task_dict(t) for t in ready], "timers": list(timers)}
 
 
 @blp.route("/problems")

@@ -24,9 +24,8 @@ def select_locale() -> str:
         chosen = session.get("locale")
         if chosen in LOCALES:
             return chosen
-        user = g.get("user")
-        if user is not None and user.locale in LOCALES:
-            return user.locale
+        if g.get("user_locale") in LOCALES:
+            return g.user_locale
     return "zh_CN"
 
 
@@ -37,6 +36,8 @@ def current_locale() -> str:
 
 
 def init_app(app: Flask, rt: Runtime) -> None:
-    app.config["BABEL_DEFAULT_LOCALE"] = rt.settings.default_locale if rt.settings.default_locale in LOCALES else "zh_CN"
+    app.config["BABEL_DEFAULT_LOCALE"] = (
+        rt.settings.default_locale if rt.settings.default_locale in LOCALES else "zh_CN"
+    )
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     Babel(app, locale_selector=select_locale)

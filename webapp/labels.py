@@ -9,16 +9,36 @@ from flask_babel import lazy_gettext as _l
 from rectiflow.clock import BUSINESS_TZ
 
 TASK_STATUS = {"ready": _l("Waiting"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
-INSTANCE_STATUS = {"running": _l("Running"), "completed": _l("Completed"), "suspended": _l("Suspended"),
-                   "terminated": _l("Terminated"), "error": _l("Error")}
-PROBLEM_STATUS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
-                  "pending_acceptance": _l("Awaiting acceptance"), "closed": _l("Closed"),
-                  "long_term": _l("Long-term")}
-COLOUR = {"none": _l("On track"), "green": _l("Green warning"), "yellow": _l("Yellow warning"),
-          "red": _l("Red: overdue"), "nodate": _l("No deadline")}
-NOTICE_KIND = {"warning_green": _l("Green warning"), "warning_yellow": _l("Yellow warning"),
-               "warning_red": _l("Red warning"), "supervision": _l("Listed supervision"),
-               "reminder": _l("Reminder"), "admonition": _l("Admonition"), "report_due": _l("Report due")}
+INSTANCE_STATUS = {
+    "running": _l("Running"),
+    "completed": _l("Completed"),
+    "suspended": _l("Suspended"),
+    "terminated": _l("Terminated"),
+    "error": _l("Error"),
+}
+PROBLEM_STATUS = {
+    "not_started": _l("Not started"),
+    "in_progress": _l("In progress"),
+    "pending_acceptance": _l("Awaiting acceptance"),
+    "closed": _l("Closed"),
+    "long_term": _l("Long-term"),
+}
+COLOUR = {
+    "none": _l("On track"),
+    "green": _l("Green warning"),
+    "yellow": _l("Yellow warning"),
+    "red": _l("Red: overdue"),
+    "nodate": _l("No deadline"),
+}
+NOTICE_KIND = {
+    "warning_green": _l("Green warning"),
+    "warning_yellow": _l("Yellow warning"),
+    "warning_red": _l("Red warning"),
+    "supervision": _l("Listed supervision"),
+    "reminder": _l("Reminder"),
+    "admonition": _l("Admonition"),
+    "report_due": _l("Report due"),
+}
 
 
 def _lookup(table: dict[str, object]):  # type: ignore[no-untyped-def]
@@ -35,6 +55,10 @@ def localdt(value: datetime | None) -> str:
 
 
 def template_globals() -> dict[str, object]:
-    return {"task_status": _lookup(TASK_STATUS), "instance_status": _lookup(INSTANCE_STATUS),
-            "problem_status": _lookup(PROBLEM_STATUS), "colour_label": _lookup(COLOUR),
-            "notice_kind": _lookup(NOTICE_KIND)}
+    return {
+        "task_status": _lookup(TASK_STATUS),
+        "instance_status": _lookup(INSTANCE_STATUS),
+        "problem_status": _lookup(PROBLEM_STATUS),
+        "colour_label": _lookup(COLOUR),
+        "notice_kind": _lookup(NOTICE_KIND),
+    }

@@ -3,8 +3,9 @@ committed at the edge, the current actor in ``g.actor``, CSRF, login enforcement
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -35,6 +36,15 @@ def db() -> Session:
     return g.db
 
 
+def end_db() -> None:
+    """Finish the request's session now, for a service that runs its own transaction (on SQLite a
+    second writer would wait for this request's write lock forever)."""
+    s = g.pop("db", None)
+    if s is not None:
+        s.rollback()
+        s.close()
+
+
 def actor() -> Actor:
     a = g.get("actor")
     if a is None:
@@ -48,20 +58,26 @@ def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., An
         def inner(*args: Any, **kwargs: Any) -> Any:
             actor().require_role(*roles)
             return view(*args, **kwargs)
+
         return inner
+
     return deco
 
 
 def _load_user() -> Any:
-    g.actor, g.user = None, None
-    if request.endpoint and (request.endpoint == "static" or request.endpoint.startswith("api.")
-                             or request.path.startswith("/api/")):
+    g.actor, g.display_name, g.user_locale = None, "", None
+    if request.endpoint and (
+        request.endpoint == "static"
+        or request.endpoint.startswith("api.")
+        or request.path.startswith("/api/")
+    ):
         return None
     uid = session.get("uid")
     if uid is not None:
         try:
             g.actor = load_actor(db(), uid)
-            g.user = db().get(User, uid)
+            user = db().get(User, uid)
+            g.display_name, g.user_locale = (user.display_name, user.locale) if user else ("", None)
         except NotFound:
             session.clear()
     if g.actor is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -95,8 +111,14 @@ def nav_counts() -> dict[str, int]:
 
         s = db()
         inbox = s.scalar(inbox_query(g.actor, count=True)) or 0
-        unread = s.scalar(select(func.count(Notice.id)).where(Notice.recipient_id == g.actor.user_id,
-                                                               Notice.read_at.is_(None))) or 0
+        unread = (
+            s.scalar(
+                select(func.count(Notice.id)).where(
+                    Notice.recipient_id == g.actor.user_id, Notice.read_at.is_(None)
+                )
+            )
+            or 0
+        )
         g.nav_counts = {"inbox": inbox, "notices": unread}
     return g.nav_counts
 
@@ -117,6 +139,10 @@ def init_app(app: Flask, rt: Runtime) -> None:
     def _globals() -> dict[str, Any]:
         from webapp.i18n import current_locale
 
-        return {"nav_counts": nav_counts, "role_label": lambda code: role_label(code, current_locale()),
-                "current_locale": current_locale, "virtual_clock": rt.settings.virtual_clock,
-                "now": rt.clock.now}
+        return {
+            "nav_counts": nav_counts,
+            "role_label": lambda code: role_label(code, current_locale()),
+            "current_locale": current_locale,
+            "virtual_clock": rt.settings.virtual_clock,
+            "now": rt.clock.now,
+        }

@@ -23,20 +23,35 @@ from rectiflow.errors import Conflict, InvalidInput, NotFound
 from rectiflow.services import audit
 
 PROBLEM_STATUSES = {
-    "not_started": "未启动", "rectifying": "整改中", "awaiting_acceptance": "已完成待验收",
-    "in_acceptance": "验收中", "closed": "已销号", "ongoing": "阶段性完成/持续整改",
-    "extension_pending": "延期审批中", "returned": "退回重改",
+    "not_started": "未启动",
+    "rectifying": "整改中",
+    "awaiting_acceptance": "已完成待验收",
+    "in_acceptance": "验收中",
+    "closed": "已销号",
+    "ongoing": "阶段性完成/持续整改",
+    "extension_pending": "延期审批中",
+    "returned": "退回重改",
 }
 ROUND_STATUSES = {"feedback": "反馈交办", "planning": "制定方案", "rectifying": "整改中", "closed": "已完成"}
-ACCEPTANCE_STEPS = {"apply": "提出验收申请", "verify": "核验支撑材料", "higher_opinion": "上级业务部门意见",
-                    "decision_meeting": "党组织决策会议", "sign_off": "领导小组销号"}
+ACCEPTANCE_STEPS = {
+    "apply": "提出验收申请",
+    "verify": "核验支撑材料",
+    "higher_opinion": "上级业务部门意见",
+    "decision_meeting": "党组织决策会议",
+    "sign_off": "领导小组销号",
+}
 COLOUR_RANK = {"none": 0, "green": 1, "yellow": 2, "red": 3}
 # Who hears of each colour (roles, looked up on the problem's department and the units above it).
 WARNING_ROLES = {
     "green": ("responsible_department",),
     "yellow": ("responsible_department", "leadership_member", "rectification_office"),
-    "red": ("responsible_department", "leadership_member", "rectification_office", "principal_leader",
-            "discipline_committee"),
+    "red": (
+        "responsible_department",
+        "leadership_member",
+        "rectification_office",
+        "principal_leader",
+        "discipline_committee",
+    ),
 }
 NUMBER = re.compile(r"^\d+(\.\d+)*$")
 REPORT_KINDS = ("rectification_report", "phased_report", "annual_report")
@@ -59,10 +74,23 @@ def _unit(session: Session, code: Any) -> Unit | None:
 # ---------------------------------------------------------------------------- opening a round
 
 
-def create_round(session: Session, rt: Any, *, actor: Any, unit_code: str, year: int, number: int, title: str,
-                 team: str, feedback_date: Any, feedback_text: str, schedule_preset: str = "enterprise",
-                 taxonomy_preset: str = "four_implementations", thresholds: dict[str, Any] | None = None,
-                 problems: list[dict[str, Any]]) -> Round:
+def create_round(
+    session: Session,
+    rt: Any,
+    *,
+    actor: Any,
+    unit_code: str,
+    year: int,
+    number: int,
+    title: str,
+    team: str,
+    feedback_date: Any,
+    feedback_text: str,
+    schedule_preset: str = "enterprise",
+    taxonomy_preset: str = "four_implementations",
+    thresholds: dict[str, Any] | None = None,
+    problems: list[dict[str, Any]],
+) -> Round:
     """Validate everything first; on any error raise InvalidInput (row paths) and create nothing."""
     from rectiflow.services import instances
 
@@ -145,36 +173,84 @@ def create_round(session: Session, rt: Any, *, actor: Any, unit_code: str, year:
     if errors:
         raise InvalidInput("the round cannot be opened", errors=errors)
     assert unit is not None and fb is not None
-    if session.scalar(select(Round.id).where(Round.unit_id == unit.id, Round.year == year,
-                                             Round.number == number)) is not None:
+    if (
+        session.scalar(
+            select(Round.id).where(Round.unit_id == unit.id, Round.year == year, Round.number == number)
+        )
+        is not None
+    ):
         raise InvalidInput("the round exists", errors={"number": [f"{year} 年第 {number} 轮已存在"]})
     template = schedules.SCHEDULE_PRESETS[schedule_preset]
     default_deadline = dict((m.kind, d) for m, d in schedules.milestone_dates(fb, template)).get(
-        "rectification_report", deadlines.add_months(fb, 3))
+        "rectification_report", deadlines.add_months(fb, 3)
+    )
     now = rt.clock.now()
-    rnd = Round(year=year, number=number, title=title, team=team or "", unit_id=unit.id, feedback_date=fb,
-                feedback_text=feedback_text or "", schedule=schedules.template_to_dict(template),
-                thresholds=deadlines.thresholds_to_dict(th), taxonomy=taxonomy, status="feedback",
-                created_at=now)
+    rnd = Round(
+        year=year,
+        number=number,
+        title=title,
+        team=team or "",
+        unit_id=unit.id,
+        feedback_date=fb,
+        feedback_text=feedback_text or "",
+        schedule=schedules.template_to_dict(template),
+        thresholds=deadlines.thresholds_to_dict(th),
+        taxonomy=taxonomy,
+        status="feedback",
+        created_at=now,
+    )
     session.add(rnd)
     session.flush()
     for row, dept, func_unit, deadline in rows:
-        session.add(Problem(
-            round_id=rnd.id, number=str(row["number"]).strip(), sort_key=sort_key(str(row["number"]).strip()),
-            aspect=row.get("aspect") or "", category=row["category"], domain_tag=row.get("domain_tag") or "",
-            feedback_text=row["feedback_text"], root_cause=row.get("root_cause") or "",
-            immediate=bool(row.get("immediate", False)), unit_id=dept.id, unit_path=dept.path,
-            department_id=dept.id, functional_department_id=func_unit.id if func_unit else None,
-            status="not_started", colour="none", deadline=deadline or default_deadline, updated_at=now))
+        session.add(
+            Problem(
+                round_id=rnd.id,
+                number=str(row["number"]).strip(),
+                sort_key=sort_key(str(row["number"]).strip()),
+                aspect=row.get("aspect") or "",
+                category=row["category"],
+                domain_tag=row.get("domain_tag") or "",
+                feedback_text=row["feedback_text"],
+                root_cause=row.get("root_cause") or "",
+                immediate=bool(row.get("immediate", False)),
+                unit_id=dept.id,
+                unit_path=dept.path,
+                department_id=dept.id,
+                functional_department_id=func_unit.id if func_unit else None,
+                status="not_started",
+                colour="none",
+                deadline=deadline or default_deadline,
+                updated_at=now,
+            )
+        )
     session.flush()
     name = _actor_name(actor)
-    audit.record(session, at=now, actor=name, action="round.created", object_type="round", object_id=str(rnd.id),
-                 payload={"title": title, "unit": unit_code, "problems": len(rows)})
+    audit.record(
+        session,
+        at=now,
+        actor=name,
+        action="round.created",
+        object_type="round",
+        object_id=str(rnd.id),
+        payload={"title": title, "unit": unit_code, "problems": len(rows)},
+    )
     inst = instances.start_instance(
-        session, rt, "round",
-        {"round_id": rnd.id, "round_title": title, "unit_id": unit.id, "unit_name": unit.name,
-         "feedback_date": fb.isoformat(), "problem_count": len(rows)},
-        actor=name, business_key=f"round:{rnd.id}", title=f"巡察整改：{title}", unit_id=unit.id)
+        session,
+        rt,
+        "round",
+        {
+            "round_id": rnd.id,
+            "round_title": title,
+            "unit_id": unit.id,
+            "unit_name": unit.name,
+            "feedback_date": fb.isoformat(),
+            "problem_count": len(rows),
+        },
+        actor=name,
+        business_key=f"round:{rnd.id}",
+        title=f"巡察整改：{title}",
+        unit_id=unit.id,
+    )
     rnd.instance_id = inst.id
     session.flush()
     return rnd
@@ -192,8 +268,13 @@ def ledger_rows(session: Session, actor: Any, filters: dict[str, Any] | None = N
         if not paths:
             return []
         q = q.where(or_(*[Problem.unit_path.startswith(p) for p in paths]))
-    for key, col in (("round_id", Problem.round_id), ("status", Problem.status), ("colour", Problem.colour),
-                     ("category", Problem.category), ("department_id", Problem.department_id)):
+    for key, col in (
+        ("round_id", Problem.round_id),
+        ("status", Problem.status),
+        ("colour", Problem.colour),
+        ("category", Problem.category),
+        ("department_id", Problem.department_id),
+    ):
         if f.get(key) not in (None, ""):
             q = q.where(col == f[key])
     if f.get("unit_id"):
@@ -204,24 +285,49 @@ def ledger_rows(session: Session, actor: Any, filters: dict[str, Any] | None = N
     out = []
     for p, r in session.execute(q).all():
         dept = session.get(Unit, p.department_id) if p.department_id else None
-        out.append({
-            "id": p.id, "round_id": r.id, "round_title": r.title, "number": p.number, "aspect": p.aspect,
-            "category": p.category, "domain_tag": p.domain_tag, "feedback_text": p.feedback_text,
-            "department": dept.name if dept else "", "department_code": dept.code if dept else "",
-            "status": p.status, "status_label": PROBLEM_STATUSES.get(p.status, p.status), "colour": p.colour,
-            "deadline": p.deadline.isoformat() if p.deadline else None, "yellow_count": p.yellow_count,
-            "red_count": p.red_count, "returned_count": p.returned_count,
-            "closed_at": p.closed_at.isoformat() if p.closed_at else None, "instance_id": p.instance_id,
-        })
+        out.append(
+            {
+                "id": p.id,
+                "round_id": r.id,
+                "round_title": r.title,
+                "number": p.number,
+                "aspect": p.aspect,
+                "category": p.category,
+                "domain_tag": p.domain_tag,
+                "feedback_text": p.feedback_text,
+                "department": dept.name if dept else "",
+                "department_code": dept.code if dept else "",
+                "status": p.status,
+                "status_label": PROBLEM_STATUSES.get(p.status, p.status),
+                "colour": p.colour,
+                "deadline": p.deadline.isoformat() if p.deadline else None,
+                "yellow_count": p.yellow_count,
+                "red_count": p.red_count,
+                "returned_count": p.returned_count,
+                "closed_at": p.closed_at.isoformat() if p.closed_at else None,
+                "instance_id": p.instance_id,
+            }
+        )
     return out
 
 
 def acceptance_history(session: Session, problem_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == problem_id)
-                           .order_by(AcceptanceStep.id))
-    return [{"attempt": s.attempt, "step": s.step, "step_label": ACCEPTANCE_STEPS.get(s.step, s.step),
-             "decision": s.decision, "opinion": s.opinion, "attachments": list(s.attachments or []),
-             "by_user": s.by_user, "at": s.at.isoformat()} for s in rows]
+    rows = session.scalars(
+        select(AcceptanceStep).where(AcceptanceStep.problem_id == problem_id).order_by(AcceptanceStep.id)
+    )
+    return [
+        {
+            "attempt": s.attempt,
+            "step": s.step,
+            "step_label": ACCEPTANCE_STEPS.get(s.step, s.step),
+            "decision": s.decision,
+            "opinion": s.opinion,
+            "attachments": list(s.attachments or []),
+            "by_user": s.by_user,
+            "at": s.at.isoformat(),
+        }
+        for s in rows
+    ]
 
 
 # ---------------------------------------------------------------------------- state changes (ops)
@@ -251,8 +357,9 @@ def set_round_status(session: Session, clock: Clock, round_id: int, status: str)
     return r
 
 
-def check_plan(session: Session, round_id: int, plan_text: str, goals: str, responsibilities_confirmed: bool
-               ) -> list[str]:
+def check_plan(
+    session: Session, round_id: int, plan_text: str, goals: str, responsibilities_confirmed: bool
+) -> list[str]:
     """一方案三清单 completeness: what is still missing (empty list when complete)."""
     r = _round(session, round_id)
     r.plan_text = plan_text or ""
@@ -279,21 +386,32 @@ def schedule_reports(session: Session, round_id: int) -> dict[str, str]:
     dues: dict[str, str] = {}
     for m, due in schedules.milestone_dates(r.feedback_date, template):
         dues[m.kind] = due.isoformat()
-        exists = session.scalar(select(ReportMilestone).where(ReportMilestone.round_id == r.id,
-                                                              ReportMilestone.kind == m.kind))
+        exists = session.scalar(
+            select(ReportMilestone).where(ReportMilestone.round_id == r.id, ReportMilestone.kind == m.kind)
+        )
         if exists is None:
-            session.add(ReportMilestone(round_id=r.id, kind=m.kind, due_date=due,
-                                        status="submitted" if m.kind == "plan" else "pending"))
+            session.add(
+                ReportMilestone(
+                    round_id=r.id,
+                    kind=m.kind,
+                    due_date=due,
+                    status="submitted" if m.kind == "plan" else "pending",
+                )
+            )
     session.flush()
     return dues
 
 
-def record_report(session: Session, clock: Clock, round_id: int, kind: str, action: str, content: str = "") -> str:
+def record_report(
+    session: Session, clock: Clock, round_id: int, kind: str, action: str, content: str = ""
+) -> str:
     r = _round(session, round_id)
     kinds = [kind, "leader_report"] if kind == "rectification_report" else [kind]
     status = ""
     for k in kinds:
-        ms = session.scalar(select(ReportMilestone).where(ReportMilestone.round_id == r.id, ReportMilestone.kind == k))
+        ms = session.scalar(
+            select(ReportMilestone).where(ReportMilestone.round_id == r.id, ReportMilestone.kind == k)
+        )
         if ms is None:
             continue
         now = clock.now()
@@ -311,10 +429,17 @@ def record_report(session: Session, clock: Clock, round_id: int, kind: str, acti
 
 def problem_start_data(session: Session, p: Problem) -> dict[str, Any]:
     dept = session.get(Unit, p.department_id) if p.department_id else None
-    return {"problem_id": p.id, "problem_number": p.number, "problem_title": p.feedback_text[:60],
-            "round_id": p.round_id, "round_title": p.round.title, "unit_id": p.department_id or p.unit_id,
-            "department_name": dept.name if dept else "", "functional_unit_id": p.functional_department_id,
-            "deadline": p.deadline.isoformat() if p.deadline else None}
+    return {
+        "problem_id": p.id,
+        "problem_number": p.number,
+        "problem_title": p.feedback_text[:60],
+        "round_id": p.round_id,
+        "round_title": p.round.title,
+        "unit_id": p.department_id or p.unit_id,
+        "department_name": dept.name if dept else "",
+        "functional_unit_id": p.functional_department_id,
+        "deadline": p.deadline.isoformat() if p.deadline else None,
+    }
 
 
 def mark_problem_started(session: Session, clock: Clock, p: Problem, instance_id: int) -> None:
@@ -341,8 +466,16 @@ def warn(session: Session, clock: Clock, problem_id: int, colour: str) -> tuple[
     return p, escalated
 
 
-def record_progress(session: Session, clock: Clock, problem_id: int, progress: int, narrative: str,
-                    measures: list[dict[str, Any]] | None, evidence: list[str] | None, by_user: int | None) -> Problem:
+def record_progress(
+    session: Session,
+    clock: Clock,
+    problem_id: int,
+    progress: int,
+    narrative: str,
+    measures: list[dict[str, Any]] | None,
+    evidence: list[str] | None,
+    by_user: int | None,
+) -> Problem:
     p = _problem(session, problem_id)
     now = clock.now()
     rows = list(measures or []) or [{"text": "总体整改", "progress": progress}]
@@ -351,37 +484,80 @@ def record_progress(session: Session, clock: Clock, problem_id: int, progress: i
         m = existing.get(seq)
         mp = int(row.get("progress", progress) if row.get("progress") is not None else progress)
         if m is None:
-            m = Measure(problem_id=p.id, seq=seq, text=row.get("text") or "总体整改", target=row.get("target") or "",
-                        department_id=p.department_id or p.unit_id, cooperating=[], deadline=p.deadline,
-                        deadline_type="by_date", progress=0, progress_text="", status="rectifying",
-                        colour="none", updated_at=now)
+            m = Measure(
+                problem_id=p.id,
+                seq=seq,
+                text=row.get("text") or "总体整改",
+                target=row.get("target") or "",
+                department_id=p.department_id or p.unit_id,
+                cooperating=[],
+                deadline=p.deadline,
+                deadline_type="by_date",
+                progress=0,
+                progress_text="",
+                status="rectifying",
+                colour="none",
+                updated_at=now,
+            )
             session.add(m)
             session.flush()
         m.text = row.get("text") or m.text
         m.progress, m.progress_text, m.updated_at = mp, narrative, now
         m.status = "done" if mp >= 100 else "rectifying"
-        session.add(ProgressUpdate(measure_id=m.id, progress=mp, text=narrative, evidence=list(evidence or []),
-                                   by_user=by_user, at=now))
+        session.add(
+            ProgressUpdate(
+                measure_id=m.id,
+                progress=mp,
+                text=narrative,
+                evidence=list(evidence or []),
+                by_user=by_user,
+                at=now,
+            )
+        )
     p.status = "awaiting_acceptance" if int(progress) >= 100 else "rectifying"
     p.updated_at = now
     session.flush()
     return p
 
 
-def record_acceptance_step(session: Session, clock: Clock, problem_id: int, step: str, decision: str,
-                           opinion: str, attachments: list[str] | None, by_user: int | None) -> dict[str, Any]:
+def record_acceptance_step(
+    session: Session,
+    clock: Clock,
+    problem_id: int,
+    step: str,
+    decision: str,
+    opinion: str,
+    attachments: list[str] | None,
+    by_user: int | None,
+) -> dict[str, Any]:
     if step not in ACCEPTANCE_STEPS:
         raise Conflict(f"unknown acceptance step {step}")
     if decision not in ("submit", "approve", "return"):
         raise Conflict(f"unknown decision {decision}")
     p = _problem(session, problem_id)
     now = clock.now()
-    attempt = (session.scalar(select(func.count()).select_from(AcceptanceStep).where(
-        AcceptanceStep.problem_id == p.id, AcceptanceStep.step == "apply")) or 0)
+    attempt = (
+        session.scalar(
+            select(func.count())
+            .select_from(AcceptanceStep)
+            .where(AcceptanceStep.problem_id == p.id, AcceptanceStep.step == "apply")
+        )
+        or 0
+    )
     if step == "apply":
         attempt += 1
-    session.add(AcceptanceStep(problem_id=p.id, attempt=max(attempt, 1), step=step, decision=decision,
-                               opinion=opinion or "", attachments=list(attachments or []), by_user=by_user, at=now))
+    session.add(
+        AcceptanceStep(
+            problem_id=p.id,
+            attempt=max(attempt, 1),
+            step=step,
+            decision=decision,
+            opinion=opinion or "",
+            attachments=list(attachments or []),
+            by_user=by_user,
+            at=now,
+        )
+    )
     return_reason = ""
     if decision == "return":
         p.status = "returned"
@@ -396,8 +572,14 @@ def record_acceptance_step(session: Session, clock: Clock, problem_id: int, step
 
 def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
     p = _problem(session, problem_id)
-    steps = {s.step for s in session.scalars(select(AcceptanceStep).where(
-        AcceptanceStep.problem_id == p.id, AcceptanceStep.decision != "return"))}
+    steps = {
+        s.step
+        for s in session.scalars(
+            select(AcceptanceStep).where(
+                AcceptanceStep.problem_id == p.id, AcceptanceStep.decision != "return"
+            )
+        )
+    }
     missing = [s for s in ACCEPTANCE_STEPS if s not in steps]
     if missing:  # closure is blocked until every acceptance step has signed off
         raise Conflict(f"problem {p.number} cannot be closed: missing steps {missing}")

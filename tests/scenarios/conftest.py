@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import ROOT
+
 from rectiflow.services.definitions import Sources, deploy
 
 
@@ -17,9 +17,14 @@ def chain(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
 
     with rt.sessions.begin() as s:
         deploy(s, rt, Sources.from_dirs(ROOT / "processes", ROOT / "forms"), actor="test")
-        us.create_unit(s, rt.clock, code="group_finance", name="集团财务部", kind="department", parent_code="group")
-        extra = {"a_pc": ("party_committee", "plant_a"), "func": ("functional_department", "group"),
-                 "a_lead": ("leadership_member", "plant_a")}
+        us.create_unit(
+            s, rt.clock, code="group_finance", name="集团财务部", kind="department", parent_code="group"
+        )
+        extra = {
+            "a_pc": ("party_committee", "plant_a"),
+            "func": ("functional_department", "group"),
+            "a_lead": ("leadership_member", "plant_a"),
+        }
         for name, (role, unit) in extra.items():
             us.create_user(s, rt.clock, username=name, display_name=name, password="passw0rd!")
             us.assign(s, rt.clock, name, role, unit)

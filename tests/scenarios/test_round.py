@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,24 +11,55 @@ from rectiflow.db.domain import AcceptanceStep, Notice, Problem, ReportMilestone
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import InvalidFormData, InvalidInput
-from rectiflow.services import audit, chain as chainsvc, tasks, timers
+from rectiflow.services import audit, tasks, timers
+from rectiflow.services import chain as chainsvc
 
 EVIDENCE = "a" * 64
 PROBLEMS = [
-    {"number": "1.1", "aspect": "落实全面从严治党", "category": "2.1", "domain_tag": "中央八项规定",
-     "feedback_text": "公务接待超标准", "department_code": "plant_a_finance", "functional_department_code": "group_finance"},
-    {"number": "1.2", "aspect": "落实全面从严治党", "category": "5.3", "domain_tag": "资金",
-     "feedback_text": "资金审批不规范", "department_code": "plant_a_finance"},
-    {"number": "2.1", "aspect": "组织路线", "category": "3.1", "domain_tag": "选人用人",
-     "feedback_text": "干部选拔程序不严", "department_code": "plant_a_hr"},
+    {
+        "number": "1.1",
+        "aspect": "落实全面从严治党",
+        "category": "2.1",
+        "domain_tag": "中央八项规定",
+        "feedback_text": "公务接待超标准",
+        "department_code": "plant_a_finance",
+        "functional_department_code": "group_finance",
+    },
+    {
+        "number": "1.2",
+        "aspect": "落实全面从严治党",
+        "category": "5.3",
+        "domain_tag": "资金",
+        "feedback_text": "资金审批不规范",
+        "department_code": "plant_a_finance",
+    },
+    {
+        "number": "2.1",
+        "aspect": "组织路线",
+        "category": "3.1",
+        "domain_tag": "选人用人",
+        "feedback_text": "干部选拔程序不严",
+        "department_code": "plant_a_hr",
+    },
 ]
 
 
 def open_round(rt, org, problems=PROBLEMS, **kw):
     with rt.sessions.begin() as s:
-        rnd = chainsvc.create_round(s, rt, actor=org["actors"]["office"], unit_code="plant_a", year=2025, number=1,
-                                    title="2025年第一轮巡察", team="第一巡察组", feedback_date="2025-01-31",
-                                    feedback_text="反馈意见全文", problems=problems, **kw)
+        rnd = chainsvc.create_round(
+            s,
+            rt,
+            actor=org["actors"]["office"],
+            unit_code="plant_a",
+            year=2025,
+            number=1,
+            title="2025年第一轮巡察",
+            team="第一巡察组",
+            feedback_date="2025-01-31",
+            feedback_text="反馈意见全文",
+            problems=problems,
+            **kw,
+        )
         return rnd.id, rnd.instance_id
 
 
@@ -58,8 +88,17 @@ def one(rt, instance_id, element):
 
 def plan_approved(rt, org, round_iid):
     do(rt, org, "office", one(rt, round_iid, "issue"), {"issued_on": "2025-01-31"})
-    do(rt, org, "a_rect", one(rt, round_iid, "draft_plan"),
-       {"plan_text": "一方案三清单：整改方案全文……", "goals": "全部销号", "responsibilities_confirmed": True})
+    do(
+        rt,
+        org,
+        "a_rect",
+        one(rt, round_iid, "draft_plan"),
+        {
+            "plan_text": "一方案三清单：整改方案全文……",
+            "goals": "全部销号",
+            "responsibilities_confirmed": True,
+        },
+    )
     do(rt, org, "a_jw", one(rt, round_iid, "review_jw"), {"decision": "approve"})
     do(rt, org, "office", one(rt, round_iid, "review_io"), {"decision": "approve"})
     do(rt, org, "a_pc", one(rt, round_iid, "approve_plan"), {"decision": "approve"})
@@ -67,8 +106,10 @@ def plan_approved(rt, org, round_iid):
 
 def problems(rt, round_id):
     with rt.reads() as s:
-        return {p.number: (p.id, p.instance_id, p.status) for p in
-                s.scalars(select(Problem).where(Problem.round_id == round_id))}
+        return {
+            p.number: (p.id, p.instance_id, p.status)
+            for p in s.scalars(select(Problem).where(Problem.round_id == round_id))
+        }
 
 
 def status(rt, problem_id):
@@ -78,18 +119,33 @@ def status(rt, problem_id):
 
 APPROVE = {"decision": "approve", "opinion": "同意"}
 MEETING = {"decision": "approve", "meeting_date": "2025-03-01", "minutes": "党委会研究同意销号"}
-STEPS = [("verify", "a_rect", APPROVE), ("higher_opinion", "func", APPROVE),
-         ("decision_meeting", "a_pc", MEETING), ("sign_off", "leader", APPROVE)]
+STEPS = [
+    ("verify", "a_rect", APPROVE),
+    ("higher_opinion", "func", APPROVE),
+    ("decision_meeting", "a_pc", MEETING),
+    ("sign_off", "leader", APPROVE),
+]
 
 
 def rectify_and_close(rt, org, iid, dept_user, returns_at=()):
-    do(rt, org, dept_user, one(rt, iid, "report"), {"progress": 50, "narrative": "整改过半",
-                                                    "measures": [{"text": "修订接待制度", "progress": 50}]})
+    do(
+        rt,
+        org,
+        dept_user,
+        one(rt, iid, "report"),
+        {"progress": 50, "narrative": "整改过半", "measures": [{"text": "修订接待制度", "progress": 50}]},
+    )
     do(rt, org, dept_user, one(rt, iid, "report"), {"progress": 100, "narrative": "整改完成"})
     do(rt, org, dept_user, one(rt, iid, "apply"), {"summary": "已整改", "evidence": [EVIDENCE]})
     for step, who, data in STEPS:
         if step in returns_at:
-            do(rt, org, who, one(rt, iid, step), {**data, "decision": "return", "reason": f"{step}要求补充材料"})
+            do(
+                rt,
+                org,
+                who,
+                one(rt, iid, step),
+                {**data, "decision": "return", "reason": f"{step}要求补充材料"},
+            )
             again = one(rt, iid, "apply")
             assert f"{step}要求补充材料" in again.title  # the requirement is visible on the task
             do(rt, org, dept_user, again, {"summary": "已补充", "evidence": [EVIDENCE, "b" * 64]})
@@ -107,22 +163,48 @@ def test_round_from_feedback_to_last_sign_off(rt, chain):
     assert (issue.element_id, issue.role) == ("issue", "inspection_office")
     do(rt, org, "office", issue, {"issued_on": "2025-01-31"})
     with rt.reads() as s:  # the feedback went to the unit's party committee and rectification office
-        notified = {s.get(User, n.recipient_id).username for n in s.scalars(select(Notice).where(Notice.round_id == round_id))}
+        notified = {
+            s.get(User, n.recipient_id).username
+            for n in s.scalars(select(Notice).where(Notice.round_id == round_id))
+        }
     assert {"a_pc", "a_rect", "func"} <= notified and "b_rect" not in notified
     # an incomplete plan loops back to the draft
     do(rt, org, "a_rect", one(rt, round_iid, "draft_plan"), {"plan_text": "方案"})
     t = one(rt, round_iid, "draft_plan")
-    do(rt, org, "a_rect", t, {"plan_text": "一方案三清单：整改方案全文……", "goals": "全部销号", "responsibilities_confirmed": True})
+    do(
+        rt,
+        org,
+        "a_rect",
+        t,
+        {
+            "plan_text": "一方案三清单：整改方案全文……",
+            "goals": "全部销号",
+            "responsibilities_confirmed": True,
+        },
+    )
     # parallel review, one return sends it back
     do(rt, org, "a_jw", one(rt, round_iid, "review_jw"), {"decision": "return", "reason": "措施不具体"})
     do(rt, org, "office", one(rt, round_iid, "review_io"), {"decision": "approve"})
-    do(rt, org, "a_rect", one(rt, round_iid, "draft_plan"),
-       {"plan_text": "一方案三清单：细化后的措施……", "goals": "全部销号", "responsibilities_confirmed": True})
+    do(
+        rt,
+        org,
+        "a_rect",
+        one(rt, round_iid, "draft_plan"),
+        {
+            "plan_text": "一方案三清单：细化后的措施……",
+            "goals": "全部销号",
+            "responsibilities_confirmed": True,
+        },
+    )
     do(rt, org, "a_jw", one(rt, round_iid, "review_jw"), {"decision": "approve"})
     do(rt, org, "office", one(rt, round_iid, "review_io"), {"decision": "approve"})
     do(rt, org, "a_pc", one(rt, round_iid, "approve_plan"), {"decision": "approve"})
     probs = problems(rt, round_id)
-    assert {n: st for n, (_, _, st) in probs.items()} == {"1.1": "rectifying", "1.2": "rectifying", "2.1": "rectifying"}
+    assert {n: st for n, (_, _, st) in probs.items()} == {
+        "1.1": "rectifying",
+        "1.2": "rectifying",
+        "2.1": "rectifying",
+    }
     with rt.reads() as s:
         assert s.get(Round, round_id).status == "rectifying"
     # inboxes are scoped: finance sees two problems, HR one, plant B none
@@ -137,13 +219,23 @@ def test_round_from_feedback_to_last_sign_off(rt, chain):
     rectify_and_close(rt, org, probs["2.1"][1], "a_hr")
     with rt.reads() as s:
         rows = chainsvc.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})
-        assert [(r["number"], r["status"]) for r in rows] == [("1.1", "closed"), ("1.2", "closed"), ("2.1", "closed")]
+        assert [(r["number"], r["status"]) for r in rows] == [
+            ("1.1", "closed"),
+            ("1.2", "closed"),
+            ("2.1", "closed"),
+        ]
         assert len(chainsvc.ledger_rows(s, org["actors"]["a_hr"], {})) == 1
         assert chainsvc.ledger_rows(s, org["actors"]["b_rect"], {}) == []
         for _, iid, _ in probs.values():
             assert s.get(ProcessInstance, iid).status == "completed"
-        steps = [a.step for a in s.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == probs["1.1"][0])
-                                          .order_by(AcceptanceStep.id))]
+        steps = [
+            a.step
+            for a in s.scalars(
+                select(AcceptanceStep)
+                .where(AcceptanceStep.problem_id == probs["1.1"][0])
+                .order_by(AcceptanceStep.id)
+            )
+        ]
         assert steps == ["apply", "verify", "higher_opinion", "decision_meeting", "sign_off"]
         actions = [e.action for e in audit.timeline(s, instance_ids=[probs["1.1"][1]])]
         assert actions[0] == "instance.started" and actions.count("task.completed") == 7
@@ -159,9 +251,17 @@ def test_round_from_feedback_to_last_sign_off(rt, chain):
     with rt.reads() as s:
         assert s.get(ProcessInstance, round_iid).status == "completed"
         assert s.get(Round, round_id).status == "closed"
-        ms = {m.kind: m.status for m in s.scalars(select(ReportMilestone).where(ReportMilestone.round_id == round_id))}
-        assert ms == {"plan": "submitted", "rectification_report": "accepted", "leader_report": "accepted",
-                      "phased_report": "accepted", "annual_report": "accepted"}
+        ms = {
+            m.kind: m.status
+            for m in s.scalars(select(ReportMilestone).where(ReportMilestone.round_id == round_id))
+        }
+        assert ms == {
+            "plan": "submitted",
+            "rectification_report": "accepted",
+            "leader_report": "accepted",
+            "phased_report": "accepted",
+            "annual_report": "accepted",
+        }
 
 
 @pytest.mark.parametrize("step", ["verify", "higher_opinion", "decision_meeting", "sign_off"])
@@ -174,7 +274,9 @@ def test_send_back_at_each_review_step_then_closure(rt, chain, step):
     with rt.reads() as s:
         p = s.get(Problem, pid)
         assert (p.status, p.returned_count) == ("closed", 1)
-        rows = s.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == pid).order_by(AcceptanceStep.id)).all()
+        rows = s.scalars(
+            select(AcceptanceStep).where(AcceptanceStep.problem_id == pid).order_by(AcceptanceStep.id)
+        ).all()
         ret = [r for r in rows if r.decision == "return"]
         assert [(r.step, r.opinion) for r in ret] == [(step, f"{step}要求补充材料")]
         assert {r.attempt for r in rows if r.step == "apply"} == {1, 2}
@@ -202,6 +304,10 @@ def test_application_step_is_refused_without_evidence(rt, chain):
     assert "reason" in err.value.errors
 
 
+def beijing_9(day):
+    return datetime.fromisoformat(day + "T01:00:00+00:00")  # 09:00 in Beijing
+
+
 def notices_by_kind(rt, problem_id):
     with rt.reads() as s:
         out: dict[str, set[str]] = {}
@@ -216,7 +322,6 @@ def test_late_problem_gets_green_yellow_red_on_the_right_days(rt, chain):
     plan_approved(rt, org, round_iid)
     pid, iid, _ = problems(rt, round_id)["1.1"]  # deadline 2025-04-30 (the 3-month report date)
     hr_pid = problems(rt, round_id)["2.1"][0]
-    beijing_9 = lambda d: datetime.fromisoformat(d + "T01:00:00+00:00")  # 09:00 in Beijing
     rt.clock.set(beijing_9("2025-04-10") - timedelta(minutes=1))
     timers.tick(rt)
     assert notices_by_kind(rt, pid) == {}
@@ -250,7 +355,10 @@ def test_three_month_report_due_on_30_april(rt, chain):
     round_id, round_iid = open_round(rt, org)
     plan_approved(rt, org, round_iid)
     with rt.reads() as s:
-        ms = {m.kind: m.due_date.isoformat() for m in s.scalars(select(ReportMilestone).where(ReportMilestone.round_id == round_id))}
+        ms = {
+            m.kind: m.due_date.isoformat()
+            for m in s.scalars(select(ReportMilestone).where(ReportMilestone.round_id == round_id))
+        }
     assert ms["rectification_report"] == "2025-04-30" and ms["leader_report"] == "2025-04-30"
     assert ms["phased_report"] == "2025-07-31" and ms["annual_report"] == "2025-12-31"
     rt.clock.set(datetime(2025, 4, 15, 1, 0, 1, tzinfo=UTC))
@@ -258,28 +366,43 @@ def test_three_month_report_due_on_30_april(rt, chain):
     sub = one(rt, round_iid, "submit_3m")
     assert sub.due_at.isoformat() == "2025-04-30T16:00:00+00:00"
     with rt.reads() as s:
-        told = {s.get(User, n.recipient_id).username for n in s.scalars(select(Notice).where(Notice.kind == "report_due"))}
+        told = {
+            s.get(User, n.recipient_id).username
+            for n in s.scalars(select(Notice).where(Notice.kind == "report_due"))
+        }
     assert {"a_pc", "a_boss", "a_rect"} <= told
     do(rt, org, "a_pc", sub, {"content": "整改情况报告"})
     do(rt, org, "office", one(rt, round_iid, "review_3m"), {"decision": "return", "reason": "数据不全"})
     do(rt, org, "a_pc", one(rt, round_iid, "submit_3m"), {"content": "整改情况报告（补充）"})
     do(rt, org, "office", one(rt, round_iid, "review_3m"), {"decision": "approve"})
     with rt.reads() as s:
-        m = s.scalar(select(ReportMilestone).where(ReportMilestone.round_id == round_id,
-                                                   ReportMilestone.kind == "rectification_report"))
+        m = s.scalar(
+            select(ReportMilestone).where(
+                ReportMilestone.round_id == round_id, ReportMilestone.kind == "rectification_report"
+            )
+        )
         assert (m.status, m.content) == ("accepted", "整改情况报告（补充）")
 
 
 def test_invalid_problem_list_reports_row_errors_and_creates_nothing(rt, chain):
     org = chain
-    bad = [dict(PROBLEMS[0]), {**PROBLEMS[1], "number": "1.1"}, {**PROBLEMS[2], "category": "9.9"},
-           {"number": "3.1", "category": "1.1", "feedback_text": "", "department_code": "nowhere"},
-           {**PROBLEMS[2], "number": "3.2", "department_code": "plant_b_hr"}]
+    bad = [
+        dict(PROBLEMS[0]),
+        {**PROBLEMS[1], "number": "1.1"},
+        {**PROBLEMS[2], "category": "9.9"},
+        {"number": "3.1", "category": "1.1", "feedback_text": "", "department_code": "nowhere"},
+        {**PROBLEMS[2], "number": "3.2", "department_code": "plant_b_hr"},
+    ]
     with pytest.raises(InvalidInput) as err:
         open_round(rt, org, problems=bad)
     e = err.value.errors
-    assert set(e) == {"problems[1].number", "problems[2].category", "problems[3].feedback_text",
-                      "problems[3].department_code", "problems[4].department_code"}
+    assert set(e) == {
+        "problems[1].number",
+        "problems[2].category",
+        "problems[3].feedback_text",
+        "problems[3].department_code",
+        "problems[4].department_code",
+    }
     with rt.reads() as s:
         assert s.scalars(select(Round)).all() == [] and s.scalars(select(Problem)).all() == []
         assert s.scalars(select(ProcessInstance)).all() == []

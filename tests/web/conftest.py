@@ -37,8 +37,9 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return m.group(1)
 
 
-def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, *, token_from: str = "/",
-         **kw: Any) -> Any:
+def post(
+    client: FlaskClient, path: str, data: dict[str, Any] | None = None, *, token_from: str = "/", **kw: Any
+) -> Any:
     data = dict(data or {})
     data.setdefault("csrf_token", csrf_token(client, token_from))
     return client.post(path, data=data, **kw)
@@ -58,8 +59,15 @@ def logout(client: FlaskClient) -> None:
 
 def start(rt: Any, org: dict[str, Any], key: str = "review_loop", unit: str = "plant_a", **data: Any) -> int:
     with rt.sessions.begin() as s:
-        inst = instances.start_instance(s, rt, key, {"subject": "资金管理", "deadline": "2025-04-30", **data},
-                                        unit_id=org["units"][unit], actor="office", title=f"整改：{unit}")
+        inst = instances.start_instance(
+            s,
+            rt,
+            key,
+            {"subject": "资金管理", "deadline": "2025-04-30", **data},
+            unit_id=org["units"][unit],
+            actor="office",
+            title=f"整改：{unit}",
+        )
         return inst.id
 
 
@@ -69,5 +77,6 @@ def ready_tasks(rt: Any, instance_id: int) -> list[Any]:
     from rectiflow.db.runtime import UserTask
 
     with rt.reads() as s:
-        return list(s.scalars(select(UserTask).where(UserTask.instance_id == instance_id,
-                                                     UserTask.status == "ready")))
+        return list(
+            s.scalars(select(UserTask).where(UserTask.instance_id == instance_id, UserTask.status == "ready"))
+        )

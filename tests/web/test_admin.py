@@ -30,7 +30,7 @@ def test_admin_pages_render(client, org, rt):
     for path in PAGES:
         assert client.get(path, follow_redirects=True).status_code == 200, path
     page = client.get("/admin/definitions").get_data(as_text=True)
-    assert "review_loop" in page and "v1" in page and "<td>1</td>" in page
+    assert "review_loop" in page and "deadline_escalation" in page and "v1" in page
 
 
 def status(rt, iid):
@@ -54,13 +54,17 @@ def test_suspend_resume_terminate(client, org, rt):
 def test_incident_retry(client, org, rt):
     iid = start(rt, org)
     with rt.sessions.begin() as s:
-        s.add(Incident(kind="engine", instance_id=iid, message="boom", status="open", created_at=rt.clock.now()))
+        s.add(
+            Incident(kind="engine", instance_id=iid, message="boom", status="open", created_at=rt.clock.now())
+        )
     login(client, "admin")
     assert "boom" in client.get("/admin/incidents").get_data(as_text=True)
     with rt.reads() as s:
         inc_id = s.scalar(select(Incident.id))
     assert post(client, f"/admin/incidents/{inc_id}/retry").status_code == 302
     assert post(client, f"/admin/incidents/{inc_id}/retry").status_code == 409
+    with rt.reads() as s:
+        assert s.get(Incident, inc_id).status == "resolved"
 
 
 def test_virtual_clock_advance(client, org, rt):

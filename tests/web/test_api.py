@@ -100,8 +100,12 @@ def test_openapi_and_docs(client):
 
 def test_clock_api(client, org, rt):
     assert client.get("/api/v1/clock", headers=token(client, "a_rect")).get_json()["virtual"] is True
-    assert client.post("/api/v1/clock/advance", json={"duration": "1d"},
-                       headers=token(client, "a_rect")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/clock/advance", json={"duration": "1d"}, headers=token(client, "a_rect")
+        ).status_code
+        == 403
+    )
     before = rt.clock.now()
     resp = client.post("/api/v1/clock/advance", json={"duration": "2d"}, headers=token(client, "admin"))
     assert resp.status_code == 200 and (rt.clock.now() - before).days == 2

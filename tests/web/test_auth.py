@@ -20,8 +20,12 @@ def test_login_and_logout(client, org):
 
 
 def test_login_redirects_only_to_local_pages(client, org):
-    resp = post(client, "/login", {"username": "a_rect", "password": "passw0rd!", "next": "https://evil.test/"},
-                token_from="/login")
+    resp = post(
+        client,
+        "/login",
+        {"username": "a_rect", "password": "passw0rd!", "next": "https://evil.test/"},
+        token_from="/login",
+    )
     assert resp.headers["Location"] == "/"
 
 
@@ -35,7 +39,10 @@ def test_wrong_password_shows_a_clear_message(client, org):
 
 def test_rate_limit_after_five_failures_per_user_and_ip(client, org):
     for _ in range(5):
-        assert post(client, "/login", {"username": "a_fin", "password": "bad"}, token_from="/login").status_code == 401
+        assert (
+            post(client, "/login", {"username": "a_fin", "password": "bad"}, token_from="/login").status_code
+            == 401
+        )
     resp = post(client, "/login", {"username": "a_fin", "password": "passw0rd!"}, token_from="/login")
     assert resp.status_code == 429
     assert "10 分钟" in resp.get_data(as_text=True)

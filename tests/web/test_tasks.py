@@ -94,7 +94,9 @@ def test_conditional_validation_keeps_values(rt, org, client, app):
     resp = post(office, f"/tasks/{review.id}", {"action": "complete", "decision": "return", "reason": ""})
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
-    assert 'id="f-reason-error"' in body and 'value="return" checked' in body.replace('checked="checked"', "checked")
+    assert 'id="f-reason-error"' in body and 'value="return" checked' in body.replace(
+        'checked="checked"', "checked"
+    )
 
 
 def test_save_draft(rt, org, client):

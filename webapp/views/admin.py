@@ -14,7 +14,7 @@ from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
 from rectiflow.errors import Conflict, InvalidInput
 from rectiflow.services import clockstore, instances, jobs
 from webapp.labels import INSTANCE_STATUS
-from webapp.web import actor, db, runtime
+from webapp.web import actor, db, end_db, runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 INSTANCE_STATUSES = ("running", "suspended", "error", "completed", "terminated")
@@ -33,9 +33,16 @@ def index() -> Any:
 @bp.route("/definitions")
 def definitions() -> Any:
     s = db()
-    counts = dict(s.execute(select(ProcessInstance.definition_id, func.count(ProcessInstance.id))
-                            .group_by(ProcessInstance.definition_id)).all())
-    rows = list(s.scalars(select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version.desc())))
+    counts = dict(
+        s.execute(
+            select(ProcessInstance.definition_id, func.count(ProcessInstance.id)).group_by(
+                ProcessInstance.definition_id
+            )
+        ).all()
+    )
+    rows = list(
+        s.scalars(select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))
+    )
     return render_template("admin/definitions.html", rows=rows, counts=counts)
 
 
@@ -45,8 +52,9 @@ def instance_list() -> Any:
     q = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
     if status in INSTANCE_STATUSES:
         q = q.where(ProcessInstance.status == status)
-    return render_template("admin/instances.html", rows=list(db().scalars(q)), status=status,
-                           statuses=INSTANCE_STATUSES)
+    return render_template(
+        "admin/instances.html", rows=list(db().scalars(q)), status=status, statuses=INSTANCE_STATUSES
+    )
 
 
 @bp.route("/instances/<int:instance_id>/status", methods=["POST"])
@@ -55,18 +63,24 @@ def set_status(instance_id: int) -> Any:
     if target not in ("suspended", "running", "terminated"):
         raise InvalidInput("unknown status", errors={"status": [_("Choose suspend, resume or terminate.")]})
     instances.set_status(db(), runtime(), instance_id, target, actor(), request.form.get("reason", ""))
-    flash(_("Instance %(id)d is now %(status)s.", id=instance_id, status=str(INSTANCE_STATUS[target])), "success")
+    flash(
+        _("Instance %(id)d is now %(status)s.", id=instance_id, status=str(INSTANCE_STATUS[target])),
+        "success",
+    )
     return redirect(url_for("admin.instance_list"))
 
 
 @bp.route("/incidents")
 def incidents() -> Any:
-    rows = list(db().scalars(select(Incident).order_by(Incident.status.desc(), Incident.id.desc()).limit(200)))
+    rows = list(
+        db().scalars(select(Incident).order_by(Incident.status.desc(), Incident.id.desc()).limit(200))
+    )
     return render_template("admin/incidents.html", rows=rows)
 
 
 @bp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 def retry(incident_id: int) -> Any:
+    end_db()  # retry_incident runs its own transaction
     jobs.retry_incident(runtime(), incident_id, actor().username)
     flash(_("Incident %(id)d re-queued.", id=incident_id), "success")
     return redirect(url_for("admin.incidents"))
@@ -98,5 +112,7 @@ def advance_clock(duration: str) -> None:
 @bp.route("/clock", methods=["POST"])
 def clock_advance() -> Any:
     advance_clock(request.form.get("duration", ""))
-    flash(_("The clock now reads %(now)s.", now=runtime().clock.now().strftime("%Y-%m-%d %H:%M UTC")), "success")
+    flash(
+        _("The clock now reads %(now)s.", now=runtime().clock.now().strftime("%Y-%m-%d %H:%M UTC")), "success"
+    )
     return redirect(url_for("admin.clock"))

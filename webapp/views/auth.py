@@ -69,13 +69,21 @@ def login() -> Any:
     password = request.form.get("password") or ""
     key = f"{username.lower()}|{request.remote_addr}"
     if limiter.blocked(key):
-        return render_template("login.html", next=request.form.get("next", ""), username=username,
-                               error=_("Too many failed attempts. Please wait 10 minutes and try again.")), 429
+        return render_template(
+            "login.html",
+            next=request.form.get("next", ""),
+            username=username,
+            error=_("Too many failed attempts. Please wait 10 minutes and try again."),
+        ), 429
     user = authenticate(db(), username, password) if username and password else None
     if user is None:
         limiter.fail(key)
-        return render_template("login.html", next=request.form.get("next", ""), username=username,
-                               error=_("Wrong username or password.")), 401
+        return render_template(
+            "login.html",
+            next=request.form.get("next", ""),
+            username=username,
+            error=_("Wrong username or password."),
+        ), 401
     limiter.reset(key)
     chosen = session.get("locale")
     session.clear()
@@ -101,4 +109,6 @@ def set_language() -> Any:
             user = db().get(User, g.actor.user_id)
             if user is not None:
                 user.locale = locale
-    return redirect(safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    return redirect(
+        safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path)
+    )

@@ -27,14 +27,17 @@ def _like_prefix(prefix: str) -> str:
 
 def visible_condition(a: Actor) -> Any:
     """Assigned to me, or unassigned and matching one of my (role, unit subtree) grants."""
-    grants = [and_(UserTask.role == g.role, UserTask.unit_path.like(_like_prefix(g.unit_path), escape="\\"))
-              for g in a.grants]
+    grants = [
+        and_(UserTask.role == g.role, UserTask.unit_path.like(_like_prefix(g.unit_path), escape="\\"))
+        for g in a.grants
+    ]
     mine = UserTask.assignee_id == a.user_id
     return or_(mine, and_(UserTask.assignee_id.is_(None), or_(*grants) if grants else false()))
 
 
-def inbox_query(a: Actor, *, count: bool = False, process: str = "", due: str = "",
-                now: datetime | None = None) -> Select[Any]:
+def inbox_query(
+    a: Actor, *, count: bool = False, process: str = "", due: str = "", now: datetime | None = None
+) -> Select[Any]:
     q = select(func.count(UserTask.id)) if count else select(UserTask)
     q = q.where(UserTask.status == "ready", visible_condition(a))
     if process:
@@ -86,8 +89,15 @@ def index() -> Any:
         due = ""
     s = db()
     rows = list(s.scalars(inbox_query(a, process=process, due=due, now=now)))
-    processes = sorted(set(s.scalars(select(UserTask.process_key).where(
-        UserTask.status == "ready", visible_condition(a)).distinct())))
+    processes = sorted(
+        set(
+            s.scalars(
+                select(UserTask.process_key)
+                .where(UserTask.status == "ready", visible_condition(a))
+                .distinct()
+            )
+        )
+    )
     items = [(t, due_info(t.due_at, now)) for t in rows]
     return render_template("inbox.html", items=items, processes=processes, process=process, due=due)
 
@@ -96,13 +106,15 @@ def index() -> Any:
 def claim(task_id: str) -> Any:
     task_service.claim(db(), runtime(), task_id, actor())
     flash(_("You have claimed this task; it now waits only for you."), "success")
-    return redirect(request.form.get("back") == "task" and url_for("task.show", task_id=task_id)
-                    or url_for("inbox.index"))
+    return redirect(
+        request.form.get("back") == "task" and url_for("task.show", task_id=task_id) or url_for("inbox.index")
+    )
 
 
 @bp.route("/tasks/<task_id>/release", methods=["POST"])
 def release(task_id: str) -> Any:
     task_service.release(db(), runtime(), task_id, actor())
     flash(_("Task released back to everyone holding its role."), "success")
-    return redirect(request.form.get("back") == "task" and url_for("task.show", task_id=task_id)
-                    or url_for("inbox.index"))
+    return redirect(
+        request.form.get("back") == "task" and url_for("task.show", task_id=task_id) or url_for("inbox.index")
+    )

@@ -40,10 +40,14 @@ def markers(inst: ProcessInstance) -> dict[str, list[str]]:
         element = (ev.payload or {}).get("element") if ev.action == "task.completed" else None
         if element and element not in done:
             done.append(element)
-    active = list(s.scalars(select(UserTask.element_id).where(UserTask.instance_id == inst.id,
-                                                              UserTask.status == "ready")))
-    active += list(s.scalars(select(Timer.element_id).where(Timer.instance_id == inst.id,
-                                                            Timer.status == "waiting")))
+    active = list(
+        s.scalars(
+            select(UserTask.element_id).where(UserTask.instance_id == inst.id, UserTask.status == "ready")
+        )
+    )
+    active += list(
+        s.scalars(select(Timer.element_id).where(Timer.instance_id == inst.id, Timer.status == "waiting"))
+    )
     return {"done": [e for e in done if e not in active], "active": sorted(set(active))}
 
 
@@ -54,12 +58,22 @@ def show(instance_id: int) -> Any:
     s = db()
     definition = s.get(ProcessDefinition, inst.definition_id)
     events = audit.timeline(s, instance_ids=[inst.id])
-    tasks = list(s.scalars(select(UserTask).where(UserTask.instance_id == inst.id)
-                           .order_by(UserTask.created_at, UserTask.id)))
+    tasks = list(
+        s.scalars(
+            select(UserTask).where(UserTask.instance_id == inst.id).order_by(UserTask.created_at, UserTask.id)
+        )
+    )
     timers = list(s.scalars(select(Timer).where(Timer.instance_id == inst.id).order_by(Timer.due_at)))
-    return render_template("instance.html", inst=inst, unit=unit, definition=definition, events=events,
-                           tasks=[t for t in tasks if task_service.can_view(t, a) or a.can_see(t.unit_path)],
-                           timers=timers, markers=markers(inst))
+    return render_template(
+        "instance.html",
+        inst=inst,
+        unit=unit,
+        definition=definition,
+        events=events,
+        tasks=[t for t in tasks if task_service.can_view(t, a) or a.can_see(t.unit_path)],
+        timers=timers,
+        markers=markers(inst),
+    )
 
 
 @bp.route("/<int:instance_id>/diagram.bpmn")
@@ -71,5 +85,8 @@ def diagram(instance_id: int) -> Any:
     source = s.scalar(select(SourceFile).where(SourceFile.content_hash == digest)) if digest else None
     if source is None:
         raise NotFound("diagram not found")
-    return Response(source.content, mimetype="application/xml",
-                    headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        source.content,
+        mimetype="application/xml",
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )

@@ -56,8 +56,17 @@ def index() -> Any:
     by_status = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
     rounds = list(s.scalars(select(Round).order_by(Round.year.desc(), Round.number.desc())))
     total_visible = s.scalar(select(func.count(Problem.id)).where(scope_condition(a))) or 0
-    return render_template("ledger.html", rows=rows, rounds=rounds, by_colour=by_colour, by_status=by_status,
-                           args=request.args, colours=COLOURS, statuses=STATUSES, total_visible=total_visible)
+    return render_template(
+        "ledger.html",
+        rows=rows,
+        rounds=rounds,
+        by_colour=by_colour,
+        by_status=by_status,
+        args=request.args,
+        colours=COLOURS,
+        statuses=STATUSES,
+        total_visible=total_visible,
+    )
 
 
 @bp.route("/problems/<int:problem_id>")

@@ -24,8 +24,14 @@ def _mine(notice_id: int) -> Notice:
 
 @bp.route("/")
 def index() -> Any:
-    rows = list(db().scalars(select(Notice).where(Notice.recipient_id == actor().user_id)
-                             .order_by(Notice.read_at.is_not(None), Notice.created_at.desc()).limit(500)))
+    rows = list(
+        db().scalars(
+            select(Notice)
+            .where(Notice.recipient_id == actor().user_id)
+            .order_by(Notice.read_at.is_not(None), Notice.created_at.desc())
+            .limit(500)
+        )
+    )
     return render_template("notices.html", rows=rows)
 
 
@@ -48,7 +54,14 @@ def ack(notice_id: int) -> Any:
         n.read_at = n.read_at or now
         from rectiflow.services import audit
 
-        audit.record(db(), at=now, actor=actor().username, action="notice.acknowledged", object_type="notice",
-                     object_id=str(n.id), payload={"kind": n.kind})
+        audit.record(
+            db(),
+            at=now,
+            actor=actor().username,
+            action="notice.acknowledged",
+            object_type="notice",
+            object_id=str(n.id),
+            payload={"kind": n.kind},
+        )
     flash(_("Notice acknowledged."), "success")
     return redirect(url_for("notices.index"))

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
+from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.services import chain as svc
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
-from rectiflow.db.org import RoleAssignment, Unit, User
 from workers.ops.notify import create_notices
 
 _BUNDLES: dict[str, Any] = {}  # parsed definitions by content hash, shared by the child runtimes
@@ -46,9 +46,12 @@ def recipients_for_roles(ctx: OperationContext, roles: list[str], unit_id: int |
         return []
     ancestors = [int(x) for x in unit.path.strip("/").split("/") if x]
     ids = ctx.session.scalars(
-        select(User.id).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        select(User.id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
         .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_id.in_(ancestors), User.is_active)
-        .distinct().order_by(User.id)).all()
+        .distinct()
+        .order_by(User.id)
+    ).all()
     return [u for u in (ctx.session.get(User, i) for i in ids) if u is not None]
 
 
@@ -56,9 +59,17 @@ def op_notify_roles(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     """Same contract as notify.roles (which fails on PostgreSQL, see recipients_for_roles)."""
     users = recipients_for_roles(ctx, list(p["roles"]), p.get("unit_id"))
     key = p.get("key") or f"i{ctx.instance_id}:t{ctx.task_id}:{p['kind']}"
-    ids = create_notices(ctx, kind=p["kind"], subject=p["subject"], body=p.get("body", ""), users=users, key=key,
-                         requires_ack=bool(p.get("requires_ack", False)), problem_id=p.get("problem_id"),
-                         round_id=p.get("round_id"))
+    ids = create_notices(
+        ctx,
+        kind=p["kind"],
+        subject=p["subject"],
+        body=p.get("body", ""),
+        users=users,
+        key=key,
+        requires_ack=bool(p.get("requires_ack", False)),
+        problem_id=p.get("problem_id"),
+        round_id=p.get("round_id"),
+    )
     return {"notices": len(ids), "recipients": [u.username for u in users]}
 
 
@@ -73,9 +84,13 @@ def op_set_round_status(ctx: OperationContext, p: dict[str, Any]) -> dict[str, A
 
 
 def op_check_plan(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    missing = svc.check_plan(ctx.session, p["round_id"], p.get("plan_text") or "",
-                             p.get("goals", ctx.data.get("goals")) or "",
-                             bool(p.get("responsibilities_confirmed", ctx.data.get("responsibilities_confirmed"))))
+    missing = svc.check_plan(
+        ctx.session,
+        p["round_id"],
+        p.get("plan_text") or "",
+        p.get("goals", ctx.data.get("goals")) or "",
+        bool(p.get("responsibilities_confirmed", ctx.data.get("responsibilities_confirmed"))),
+    )
     return {"missing": missing, "complete": not missing}
 
 
@@ -88,20 +103,32 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
     svc.set_round_status(session, ctx.clock, p["round_id"], "rectifying")
     rt = None
     started = []
-    problems = session.scalars(select(Problem).where(Problem.round_id == int(p["round_id"]))
-                               .order_by(Problem.sort_key)).all()
+    problems = session.scalars(
+        select(Problem).where(Problem.round_id == int(p["round_id"])).order_by(Problem.sort_key)
+    ).all()
     for prob in problems:
         if prob.instance_id is not None:
             continue
         rt = rt or _child_runtime(ctx)
         inst = instances.start_instance(
-            session, rt, "problem", svc.problem_start_data(session, prob), actor=ctx.actor,
-            business_key=f"problem:{prob.id}", title=f"问题整改 {prob.number}", unit_id=prob.department_id,
-            parent_id=ctx.instance_id)
+            session,
+            rt,
+            "problem",
+            svc.problem_start_data(session, prob),
+            actor=ctx.actor,
+            business_key=f"problem:{prob.id}",
+            title=f"问题整改 {prob.number}",
+            unit_id=prob.department_id,
+            parent_id=ctx.instance_id,
+        )
         svc.mark_problem_started(session, ctx.clock, prob, inst.id)
         started.append(inst.id)
-    return {"instances": started, "report_due": dues.get("rectification_report"),
-            "phased_due": dues.get("phased_report"), "annual_due": dues.get("annual_report")}
+    return {
+        "instances": started,
+        "report_due": dues.get("rectification_report"),
+        "phased_due": dues.get("phased_report"),
+        "annual_due": dues.get("annual_report"),
+    }
 
 
 def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -111,24 +138,49 @@ def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     users = recipients_for_roles(ctx, list(svc.WARNING_ROLES[colour]), prob.department_id or prob.unit_id)
     deadline = prob.deadline.isoformat() if prob.deadline else ""
     ids = create_notices(
-        ctx, kind=f"warning_{colour}", subject=f"【{label}】问题 {prob.number} 整改时限 {deadline}",
-        body=f"{prob.feedback_text[:200]}\n整改时限：{deadline}", users=users,
-        key=f"warn:{prob.id}:{colour}:{deadline}", requires_ack=colour == "red", problem_id=prob.id,
-        round_id=prob.round_id)
-    return {"colour": prob.colour, "escalated": escalated, "notices": len(ids),
-            "recipients": [u.username for u in users]}
+        ctx,
+        kind=f"warning_{colour}",
+        subject=f"【{label}】问题 {prob.number} 整改时限 {deadline}",
+        body=f"{prob.feedback_text[:200]}\n整改时限：{deadline}",
+        users=users,
+        key=f"warn:{prob.id}:{colour}:{deadline}",
+        requires_ack=colour == "red",
+        problem_id=prob.id,
+        round_id=prob.round_id,
+    )
+    return {
+        "colour": prob.colour,
+        "escalated": escalated,
+        "notices": len(ids),
+        "recipients": [u.username for u in users],
+    }
 
 
 def op_record_progress(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    prob = svc.record_progress(ctx.session, ctx.clock, p["problem_id"], int(p["progress"]), p.get("narrative") or "",
-                               p.get("measures", ctx.data.get("measures")) or [],
-                               p.get("evidence", ctx.data.get("evidence")) or [], _by(ctx))
+    prob = svc.record_progress(
+        ctx.session,
+        ctx.clock,
+        p["problem_id"],
+        int(p["progress"]),
+        p.get("narrative") or "",
+        p.get("measures", ctx.data.get("measures")) or [],
+        p.get("evidence", ctx.data.get("evidence")) or [],
+        _by(ctx),
+    )
     return {"status": prob.status, "progress": int(p["progress"])}
 
 
 def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    return svc.record_acceptance_step(ctx.session, ctx.clock, p["problem_id"], p["step"], p["decision"],
-                                      p.get("opinion") or "", p.get("attachments") or [], _by(ctx))
+    return svc.record_acceptance_step(
+        ctx.session,
+        ctx.clock,
+        p["problem_id"],
+        p["step"],
+        p["decision"],
+        p.get("opinion") or "",
+        p.get("attachments") or [],
+        _by(ctx),
+    )
 
 
 def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +189,11 @@ def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]
 
 
 def op_record_report(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    return {"status": svc.record_report(ctx.session, ctx.clock, p["round_id"], p["kind"], p["action"],
-                                        p.get("content") or "")}
+    return {
+        "status": svc.record_report(
+            ctx.session, ctx.clock, p["round_id"], p["kind"], p["action"], p.get("content") or ""
+        )
+    }
 
 
 def op_finish_round(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -147,34 +202,125 @@ def op_finish_round(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
 
 def register(registry: OperationRegistry) -> None:
     reg = registry.register
-    reg(Operation("chain.set_round_status", op_set_round_status, "inline",
-                  (Param("round_id", "int"), Param("status", "str")), "更新巡察轮次状态"))
-    reg(Operation("chain.notify_roles", op_notify_roles, "inline",
-                  (Param("roles", "list"), Param("unit_id", "int"), Param("kind", "str"), Param("subject", "str"),
-                   Param("body", "str", required=False), Param("key", "str", required=False),
-                   Param("problem_id", "int", required=False), Param("round_id", "int", required=False),
-                   Param("requires_ack", "bool", required=False)),
-                  "通知某单位（及其上级）中担任指定角色的人员（PostgreSQL 可用）"))
-    reg(Operation("chain.check_plan", op_check_plan, "inline",
-                  (Param("round_id", "int"), Param("plan_text", "str"), Param("goals", "str", required=False),
-                   Param("responsibilities_confirmed", "bool", required=False)),
-                  "检查一方案三清单是否完整，返回缺项"))
-    reg(Operation("chain.start_problem_instances", op_start_problem_instances, "inline",
-                  (Param("round_id", "int"),), "为每个问题启动整改流程，并生成报告时间表"))
-    reg(Operation("chain.warn", op_warn, "inline", (Param("problem_id", "int"), Param("colour", "str")),
-                  "三色预警：设置颜色、计数并通知相应人员"))
-    reg(Operation("chain.record_progress", op_record_progress, "inline",
-                  (Param("problem_id", "int"), Param("progress", "int"), Param("narrative", "str"),
-                   Param("measures", "list", required=False), Param("evidence", "list", required=False)),
-                  "登记整改进展（按措施）"))
-    reg(Operation("chain.record_acceptance_step", op_record_acceptance_step, "inline",
-                  (Param("problem_id", "int"), Param("step", "str"), Param("decision", "str"),
-                   Param("opinion", "str", required=False), Param("attachments", "list", required=False)),
-                  "记录验收销号的一个环节"))
-    reg(Operation("chain.close_problem", op_close_problem, "inline", (Param("problem_id", "int"),),
-                  "销号：问题状态设为已销号"))
-    reg(Operation("chain.record_report", op_record_report, "inline",
-                  (Param("round_id", "int"), Param("kind", "str"), Param("action", "str"),
-                   Param("content", "str", required=False)), "登记整改报告的提交、退回、审核通过"))
-    reg(Operation("chain.finish_round", op_finish_round, "inline", (Param("round_id", "int"),),
-                  "报告全部完成后更新轮次状态"))
+    reg(
+        Operation(
+            "chain.set_round_status",
+            op_set_round_status,
+            "inline",
+            (Param("round_id", "int"), Param("status", "str")),
+            "更新巡察轮次状态",
+        )
+    )
+    reg(
+        Operation(
+            "chain.notify_roles",
+            op_notify_roles,
+            "inline",
+            (
+                Param("roles", "list"),
+                Param("unit_id", "int"),
+                Param("kind", "str"),
+                Param("subject", "str"),
+                Param("body", "str", required=False),
+                Param("key", "str", required=False),
+                Param("problem_id", "int", required=False),
+                Param("round_id", "int", required=False),
+                Param("requires_ack", "bool", required=False),
+            ),
+            "通知某单位（及其上级）中担任指定角色的人员（PostgreSQL 可用）",
+        )
+    )
+    reg(
+        Operation(
+            "chain.check_plan",
+            op_check_plan,
+            "inline",
+            (
+                Param("round_id", "int"),
+                Param("plan_text", "str"),
+                Param("goals", "str", required=False),
+                Param("responsibilities_confirmed", "bool", required=False),
+            ),
+            "检查一方案三清单是否完整，返回缺项",
+        )
+    )
+    reg(
+        Operation(
+            "chain.start_problem_instances",
+            op_start_problem_instances,
+            "inline",
+            (Param("round_id", "int"),),
+            "为每个问题启动整改流程，并生成报告时间表",
+        )
+    )
+    reg(
+        Operation(
+            "chain.warn",
+            op_warn,
+            "inline",
+            (Param("problem_id", "int"), Param("colour", "str")),
+            "三色预警：设置颜色、计数并通知相应人员",
+        )
+    )
+    reg(
+        Operation(
+            "chain.record_progress",
+            op_record_progress,
+            "inline",
+            (
+                Param("problem_id", "int"),
+                Param("progress", "int"),
+                Param("narrative", "str"),
+                Param("measures", "list", required=False),
+                Param("evidence", "list", required=False),
+            ),
+            "登记整改进展（按措施）",
+        )
+    )
+    reg(
+        Operation(
+            "chain.record_acceptance_step",
+            op_record_acceptance_step,
+            "inline",
+            (
+                Param("problem_id", "int"),
+                Param("step", "str"),
+                Param("decision", "str"),
+                Param("opinion", "str", required=False),
+                Param("attachments", "list", required=False),
+            ),
+            "记录验收销号的一个环节",
+        )
+    )
+    reg(
+        Operation(
+            "chain.close_problem",
+            op_close_problem,
+            "inline",
+            (Param("problem_id", "int"),),
+            "销号：问题状态设为已销号",
+        )
+    )
+    reg(
+        Operation(
+            "chain.record_report",
+            op_record_report,
+            "inline",
+            (
+                Param("round_id", "int"),
+                Param("kind", "str"),
+                Param("action", "str"),
+                Param("content", "str", required=False),
+            ),
+            "登记整改报告的提交、退回、审核通过",
+        )
+    )
+    reg(
+        Operation(
+            "chain.finish_round",
+            op_finish_round,
+            "inline",
+            (Param("round_id", "int"),),
+            "报告全部完成后更新轮次状态",
+        )
+    )

@@ -20,12 +20,10 @@ def recipients_for_roles(ctx: OperationContext, roles: list[str], unit_id: int |
     if unit is None:
         return []
     ancestor_ids = [int(x) for x in unit.path.strip("/").split("/") if x]
-    rows = ctx.session.scalars(
-        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_id.in_(ancestor_ids), User.is_active)
-        .distinct().order_by(User.id)
-    )
-    return list(rows)
+    # DISTINCT over ids only: PostgreSQL cannot compare the JSON preferences column.
+    ids = select(RoleAssignment.user_id).where(RoleAssignment.role.in_(roles),
+                                               RoleAssignment.unit_id.in_(ancestor_ids))
+    return list(ctx.session.scalars(select(User).where(User.id.in_(ids), User.is_active).order_by(User.id)))
 
 
 def create_notices(ctx: OperationContext, *, kind: str, subject: str, body: str, users: list[User],
