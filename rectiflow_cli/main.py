@@ -41,6 +41,9 @@ def _fail(exc: RectiflowError) -> None:
 def main(verbose: bool) -> None:
     """rectiflow: 巡察整改 workflow."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:  # the library logs every task state change at INFO
+        for name in ("spiff", "spiff.task", "spiff.workflow"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @main.group()
