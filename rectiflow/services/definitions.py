@@ -164,7 +164,28 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
     return d
 
 
-def bundle_for(session: Session, rt: Runtime, definition: ProcessDefinition) -> ParsedBundle:
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """The immutable facts of a deployed version, cached per process: a trigger needs them every time."""
+
+    id: int
+    key: str
+    version: int
+    content_hash: str
+    files: dict[str, Any]
+
+
+def definition_info(session: Session, rt: Runtime, definition_id: int) -> DefinitionInfo:
+    info = rt.definitions.get(definition_id)
+    if info is None:
+        d = session.get(ProcessDefinition, definition_id)
+        if d is None:
+            raise NotFound(f"process definition {definition_id} not found")
+        info = rt.definitions[definition_id] = DefinitionInfo(d.id, d.key, d.version, d.content_hash, d.files)
+    return info  # type: ignore[no-any-return]
+
+
+def bundle_for(session: Session, rt: Runtime, definition: ProcessDefinition | DefinitionInfo) -> ParsedBundle:
     """Parsed specs of a definition version, from the cache or rebuilt from the stored sources."""
     cached = rt.bundles.get(definition.content_hash)
     if cached is not None:

@@ -34,7 +34,7 @@ def start_instance(session: Session, rt: Runtime, process_key: str, data: dict[s
     trig_ref: list[Trigger] = []
     wf = engine.new_workflow(proc.spec, proc.subprocess_specs, _script_engine(session, rt, trig_ref),
                              {**(data or {}), "instance_id": inst.id})
-    trig = Trigger(inst, wf, bundle, actor)
+    trig = Trigger(inst, wf, bundle, actor, definition.files.get("forms", {}))
     trig_ref.append(trig)
     try:
         engine.run(wf, rt.clock)

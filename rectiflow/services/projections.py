@@ -3,49 +3,61 @@ transaction. Pages and the scheduler read only these indexed rows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from rectiflow import engine
 from rectiflow.db.org import Unit
-from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, Timer, UserTask
+from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
 from rectiflow.domain.deadlines import due_instant
 from rectiflow.engine import sandbox
 from rectiflow.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from rectiflow.services.triggers import Trigger
 
 CONTEXT_KEYS = ("round_id", "round_title", "problem_id", "problem_number", "problem_title", "measure_id",
                 "unit_name", "department_name")
 
 
-def sync_projections(session: Session, rt: Runtime, inst: ProcessInstance, wf: Any,
-                     bundle: engine.ParsedBundle, now: datetime) -> None:
-    _sync_user_tasks(session, rt, inst, wf, bundle, now)
-    _sync_timers(session, inst, wf, now)
+@dataclass(frozen=True)
+class Snapshot:
+    ready: set[str]
+    timers: dict[str, datetime]
 
 
-def _sync_user_tasks(session: Session, rt: Runtime, inst: ProcessInstance, wf: Any,
-                     bundle: engine.ParsedBundle, now: datetime) -> None:
-    ready = {t.task_id: t for t in engine.ready_user_tasks(wf)}
-    existing = {row.id: row for row in session.scalars(
-        select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready"))}
-    for task_id, row in existing.items():
-        if task_id not in ready:
-            row.status, row.completed_at = "cancelled", now  # e.g. an interrupting boundary event fired
-    definition = session.get(ProcessDefinition, inst.definition_id)
-    forms = definition.files.get("forms", {}) if definition else {}
+def snapshot(wf: Any) -> Snapshot:
+    return Snapshot({t.task_id for t in engine.ready_user_tasks(wf)},
+                    {t.task_id: t.due_at for t in engine.waiting_timers(wf)})
+
+
+def sync_projections(session: Session, rt: Runtime, trig: Trigger, now: datetime) -> None:
+    with session.no_autoflush:
+        _sync_user_tasks(session, rt, trig, now)
+        _sync_timers(session, trig, now)
+
+
+def _sync_user_tasks(session: Session, rt: Runtime, trig: Trigger, now: datetime) -> None:
+    inst, before = trig.instance, trig.before
+    ready = {t.task_id: t for t in engine.ready_user_tasks(trig.workflow)}
+    gone = before.ready - ready.keys() - {trig.completed_task}
+    if gone:  # e.g. an interrupting boundary event fired, or a parallel branch was cancelled
+        session.execute(update(UserTask).where(UserTask.id.in_(gone), UserTask.status == "ready")
+                        .values(status="cancelled", completed_at=now))
     for task_id, t in ready.items():
-        if task_id in existing:
+        if task_id in before.ready:
             continue
-        meta = bundle.user_tasks[(t.process_id, t.element_id)]
+        meta = trig.bundle.user_tasks[(t.process_id, t.element_id)]
         unit = _scope_unit(session, rt, inst, meta.scope_expr, t.data)
         session.add(UserTask(
             id=task_id, instance_id=inst.id, process_key=inst.process_key, element_id=t.element_id,
             name=meta.name, title=_text(rt, meta.title_expr, t.data) or inst.title, role=meta.role or "",
             unit_id=unit.id if unit else None, unit_path=unit.path if unit else "/",
-            form_key=meta.form_key, form_hash=forms.get(meta.form_key or ""),
+            form_key=meta.form_key, form_hash=trig.forms.get(meta.form_key or ""),
             due_at=_due(rt, meta.due_expr, t.data), status="ready",
             context={k: t.data[k] for k in CONTEXT_KEYS if k in t.data}, created_at=now,
         ))
@@ -90,24 +102,28 @@ def _scope_unit(session: Session, rt: Runtime, inst: ProcessInstance, expr: str 
     return None
 
 
-def _sync_timers(session: Session, inst: ProcessInstance, wf: Any, now: datetime) -> None:
-    waiting = {t.task_id: t for t in engine.waiting_timers(wf)}
-    existing = {row.task_id: row for row in session.scalars(
-        select(Timer).where(Timer.instance_id == inst.id, Timer.status == "waiting"))}
-    for task_id, row in existing.items():
-        current = waiting.get(task_id)
-        if current is not None and current.due_at == row.due_at:
-            continue
-        # Gone (or re-armed with another due time): fired if it was due, else cancelled.
-        if row.due_at < now:
-            row.status, row.fired_at = "fired", now
-            row.lateness_s = (now - row.due_at).total_seconds()
-        else:
-            row.status = "cancelled"
+def _sync_timers(session: Session, trig: Trigger, now: datetime) -> None:
+    inst, before = trig.instance, trig.before.timers
+    waiting = {t.task_id: t for t in engine.waiting_timers(trig.workflow)}
+    # Gone, or re-armed with another due time (a cycle, an extension): fired if it was due, else cancelled.
+    changed = [tid for tid, due in before.items() if tid not in waiting or waiting[tid].due_at != due]
+    if changed:
+        base = update(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(changed),
+                                   Timer.status == "waiting")
+        session.execute(base.where(Timer.due_at < now).values(
+            status="fired", fired_at=now, lateness_s=_seconds_since(Timer.due_at, now, session)))
+        session.execute(base.values(status="cancelled"))
     for task_id, t in waiting.items():
-        row = existing.get(task_id)
-        if row is not None and row.due_at == t.due_at:
+        if before.get(task_id) == t.due_at:
             continue
         session.add(Timer(instance_id=inst.id, task_id=task_id, element_id=t.element_id, due_at=t.due_at,
                           status="waiting", firing_key=f"{inst.id}:{task_id}:{t.due_at.isoformat()}",
                           created_at=now))
+
+
+def _seconds_since(column: Any, now: datetime, session: Session) -> Any:
+    """(now - column) in seconds, in SQL, for both dialects."""
+    if session.get_bind().dialect.name == "sqlite":
+        naive = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        return (func.julianday(naive) - func.julianday(column)) * 86400.0
+    return func.extract("epoch", literal(now) - column)

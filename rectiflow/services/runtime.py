@@ -60,6 +60,7 @@ class Runtime:
     serializer: StateSerializer = field(default_factory=StateSerializer)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     bundles: dict[str, Any] = field(default_factory=dict)  # definition content hash → ParsedBundle
+    definitions: dict[int, Any] = field(default_factory=dict)  # definition id → DefinitionInfo (immutable)
     forms: dict[str, Any] = field(default_factory=dict)  # form content hash → Form
     helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # Called after a commit that queued jobs, so an in-process worker can run them right away.

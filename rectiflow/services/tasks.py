@@ -81,7 +81,7 @@ def complete_task(session: Session, rt: Runtime, task_id: str, actor: Actor, dat
     run_trigger(session, rt, inst, actor.username, "task.completed",
                 lambda wf: engine.complete_user_task(wf, task_id, submitted, rt.clock),
                 {"task_id": task_id, "element": task.element_id, "name": task.name, "data": data},
-                expected_version=expected_version)
+                expected_version=expected_version, completed_task=task_id)
     nxt = list(session.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready")))
     return Completion(task_id, inst.id, inst.status, nxt)
 

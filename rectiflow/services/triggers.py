@@ -18,12 +18,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rectiflow import engine
 from rectiflow.db.jobs import Incident, Job
-from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
+from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Conflict, NotFound, RectiflowError
 from rectiflow.services import audit
-from rectiflow.services.definitions import bundle_for
+from rectiflow.services.definitions import bundle_for, definition_info
 from rectiflow.services.operations import OperationContext, UnknownOperation
-from rectiflow.services.projections import sync_projections
+from rectiflow.services.projections import Snapshot, snapshot, sync_projections
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.uow import after_commit
 
@@ -42,7 +42,12 @@ class Trigger:
     workflow: Any
     bundle: engine.ParsedBundle
     actor: str
+    forms: dict[str, str] = field(default_factory=dict)  # form key → hash, from the definition
     deferred: list[engine.ServiceCall] = field(default_factory=list)
+    # What the projections held before the trigger (they were written from this same state), so
+    # syncing is a diff in memory instead of reading the rows back.
+    before: Snapshot = field(default_factory=lambda: Snapshot(set(), {}))
+    completed_task: str | None = None
 
 
 def make_dispatcher(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> engine.ServiceDispatcher:
@@ -76,7 +81,7 @@ def load(session: Session, rt: Runtime, instance_id: int, *, for_update: bool = 
 
 def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str, action: str,
                 apply: Callable[[Any], None], payload: dict[str, Any] | None = None,
-                expected_version: int | None = None) -> Trigger:
+                expected_version: int | None = None, completed_task: str | None = None) -> Trigger:
     """Load the workflow (cache or state), ``apply(workflow)``, sync everything, flush.
 
     Raises Conflict when the instance moved on meanwhile (optimistic lock), EngineFailure when the
@@ -86,8 +91,7 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
         raise Conflict(f"instance {inst.id} is {inst.status}")
     if expected_version is not None and expected_version != inst.version:
         raise Conflict("the instance changed since you loaded it; reload and try again")
-    definition = session.get(ProcessDefinition, inst.definition_id)
-    assert definition is not None
+    definition = definition_info(session, rt, inst.definition_id)
     bundle = bundle_for(session, rt, definition)
     proc = bundle.processes[inst.process_key]
     trig_ref: list[Trigger] = []
@@ -96,7 +100,8 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
     if wf is None:
         wf = rt.serializer.loads(inst.state, proc.spec, proc.subprocess_specs)
     engine.attach(wf, script_engine)
-    trig = Trigger(inst, wf, bundle, actor)
+    trig = Trigger(inst, wf, bundle, actor, definition.files.get("forms", {}), before=snapshot(wf),
+                   completed_task=completed_task)
     trig_ref.append(trig)
     try:
         apply(wf)
@@ -114,7 +119,7 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
 
 def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: dict[str, Any]) -> None:
     inst, wf, now = trig.instance, trig.workflow, rt.clock.now()
-    sync_projections(session, rt, inst, wf, trig.bundle, now)
+    sync_projections(session, rt, trig, now)
     for call in trig.deferred:
         op = rt.operations.get(call.operation)
         session.add(Job(kind=call.operation, payload={"params": call.params}, status="queued", run_after=now,

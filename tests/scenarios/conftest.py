@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from testsupport import ROOT
 
 from rectiflow.services.definitions import Sources, deploy
 

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("deployed")]
 
 @pytest.fixture
 def database_url(request, sqlite_template, tmp_path):
-    from conftest import _require_postgres, truncate_all
+    from testsupport import _require_postgres, truncate_all
 
     url = _require_postgres()
     truncate_all(url)
