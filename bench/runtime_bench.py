@@ -12,6 +12,7 @@ state_bytes / full_json_bytes  our stored state vs the library's default seriali
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -41,7 +42,9 @@ PG_URL = os.environ.get("RECTIFLOW_BENCH_DATABASE_URL", "postgresql://postgres@1
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
-FORM = b'{"schema": {"type": "object", "required": ["note"], "properties": {"note": {"type": "string", "title": "\\u8bf4\\u660e", "minLength": 1}, "again": {"type": "boolean", "title": "\\u518d\\u6765"}}}, "ui": {}}'
+FORM = json.dumps({"schema": {"type": "object", "required": ["note"], "properties": {
+    "note": {"type": "string", "title": "说明", "minLength": 1},
+    "again": {"type": "boolean", "title": "再来"}}}, "ui": {}}).encode()
 
 
 def _user_task(i: int) -> str:
@@ -146,7 +149,7 @@ def loop_ratio(rt: Runtime, passes: int = 50, instances_n: int = 5) -> float:
         with rt.sessions.begin() as s:
             iid = instances.start_instance(s, rt, "loop", {}, unit_id=1).id
         for p in range(passes):
-            for step in (0, 1):
+            for _step in (0, 1):
                 with rt.reads() as s:
                     [tid] = [t.id for t in inbox(s, actor) if t.instance_id == iid]
                 t0 = time.perf_counter()
@@ -178,7 +181,8 @@ def fill(rt: Runtime, n: int) -> None:
         start = (s.execute(text("SELECT COALESCE(MAX(id), 0) FROM process_instances")).scalar() or 0) + 1
         inst_rows, task_rows, timer_rows = [], [], []
         for i in range(start, start + n):
-            inst_rows.append(dict(id=i, definition_id=1, process_key="linear", business_key="", title="t", status="running",
+            inst_rows.append(dict(id=i, definition_id=1, process_key="linear", business_key="", title="t",
+                                  status="running",
                                   unit_id=1, parent_id=None, state="{}", version=1, audit_seq=0, audit_head="",
                                   started_by="bench", created_at=now, updated_at=now, completed_at=None))
             mine = i <= 20  # the same 20 tasks are this user's at 1k and at 100k: only the table grows

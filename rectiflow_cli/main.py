@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -40,7 +39,8 @@ def _fail(exc: RectiflowError) -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def main(verbose: bool) -> None:
     """rectiflow: 巡察整改 workflow."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:  # the library logs every task state change at INFO
         for name in ("spiff", "spiff.task", "spiff.workflow"):
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -73,7 +73,8 @@ def deploy(path: str | None, forms_path: str | None, note: str, check: bool) -> 
     """Validate and deploy processes/ (BPMN, DMN) and forms/."""
     from pathlib import Path
 
-    from rectiflow.services.definitions import Sources, deploy as do_deploy, validate
+    from rectiflow.services.definitions import Sources, validate
+    from rectiflow.services.definitions import deploy as do_deploy
 
     with runtime() as rt:
         src = Sources.from_dirs(Path(path) if path else rt.settings.processes_dir,

@@ -179,7 +179,8 @@ class Notice(Base):
     __table_args__ = (UniqueConstraint("dedupe_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # warning_green|warning_yellow|warning_red|supervision|reminder|admonition|report_due
+    # warning_green | warning_yellow | warning_red | supervision | reminder | admonition | report_due
+    kind: Mapped[str] = mapped_column(String(32))
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), index=True)
     measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))

@@ -170,7 +170,8 @@ def structural_findings(file: str, root: etree._Element) -> list[dict[str, str]]
     for process in root.iterfind(".//bpmn:process", NS):
         if process.get("isExecutable") != "true":
             continue
-        for scope in [process, *process.iterfind(".//bpmn:subProcess", NS), *process.iterfind(".//bpmn:transaction", NS)]:
+        nested = [*process.iterfind(".//bpmn:subProcess", NS), *process.iterfind(".//bpmn:transaction", NS)]
+        for scope in [process, *nested]:
             out.extend(_scope_findings(file, scope, drawn))
     return out
 
@@ -198,12 +199,13 @@ def _scope_findings(file: str, scope: etree._Element, drawn: set[str | None]) ->
         if fid not in drawn:
             out.append(_finding(file, fid, "no diagram interchange (BPMNEdge) for this flow"))
     is_event_sub = scope.get("triggeredByEvent") == "true"
+    event_subprocesses = {sp.get("id") for sp in scope.iterfind("bpmn:subProcess[@triggeredByEvent='true']", NS)}
     for node_id, tag in nodes.items():
         if node_id not in drawn:
             out.append(_finding(file, node_id or "", "no diagram interchange (BPMNShape) for this element"))
         if tag in ("startEvent", "boundaryEvent") or (is_event_sub and tag == "startEvent"):
             continue
-        if tag == "subProcess" and scope.find(f"bpmn:subProcess[@id='{node_id}']", NS).get("triggeredByEvent") == "true":
+        if tag == "subProcess" and node_id in event_subprocesses:
             continue
         if incoming.get(node_id, 0) == 0:
             out.append(_finding(file, node_id or "", "unreachable: no incoming sequence flow"))
@@ -258,19 +260,19 @@ _EXPRESSION_TAGS = {"conditionExpression", "timeDate", "timeDuration", "timeCycl
                     "completionCondition"}
 
 
+_SCRIPT_TAGS = {"script", "preScript", "postScript"}
+_EXPRESSION_PROPS = {"dueDate", "unitScope", "title"}
+
+
 def _collect_snippets(file: str, el: etree._Element, tag: str, eid: str, out: list[Snippet]) -> None:
     if tag in _EXPRESSION_TAGS and (el.text or "").strip():
         owner = el.getparent()
         while owner is not None and not owner.get("id"):
             owner = owner.getparent()
         out.append(Snippet(file, owner.get("id", "") if owner is not None else "", "expression", el.text.strip()))
-    elif tag == "script" and (el.text or "").strip():
+    elif tag in _SCRIPT_TAGS and (el.text or "").strip():
         out.append(Snippet(file, _owner_id(el), "script", el.text))
-    elif tag in ("preScript", "postScript") and (el.text or "").strip():
-        out.append(Snippet(file, _owner_id(el), "script", el.text))
-    elif tag == "parameter" and el.get("value"):
-        out.append(Snippet(file, _owner_id(el), "expression", el.get("value", "")))
-    elif tag == "property" and el.get("name") in ("dueDate", "unitScope", "title") and el.get("value"):
+    elif el.get("value") and (tag == "parameter" or (tag == "property" and el.get("name") in _EXPRESSION_PROPS)):
         out.append(Snippet(file, _owner_id(el), "expression", el.get("value", "")))
 
 

@@ -95,7 +95,8 @@ def _reference_findings(bundle: ParsedBundle, forms: dict[str, Any], sources: So
             out.append({"file": f, "element": eid, "problem": f"service operation '{st.operation}' is not registered"})
             continue
         for missing in operations.missing_params(st.operation, st.params):
-            out.append({"file": f, "element": eid, "problem": f"operation '{st.operation}' needs parameter '{missing}'"})
+            problem = f"operation '{st.operation}' needs parameter '{missing}'"
+            out.append({"file": f, "element": eid, "problem": problem})
     for snip in bundle.snippets:
         check = sandbox.check_script if snip.kind == "script" else sandbox.check_expression
         for problem in check(snip.source):

@@ -10,7 +10,7 @@ from rectiflow.services import users as us
 from rectiflow.services.definitions import Sources, deploy
 from rectiflow.services.runtime import Runtime
 
-DEMO_PASSWORD = "rectiflow2025"
+DEMO_PASSWORD = "rectiflow2025"  # noqa: S105  (published in README for the demo accounts)
 
 UNITS = [
     ("group", "能源集团", "Energy Group", "group", None),

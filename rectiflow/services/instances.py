@@ -82,7 +82,8 @@ def set_status(session: Session, rt: Runtime, instance_id: int, status: str, act
     inst = session.get(ProcessInstance, instance_id, with_for_update=True)
     if inst is None:
         raise NotFound(f"process instance {instance_id} not found")
-    allowed = {"suspended": {"running", "error"}, "running": {"suspended"}, "terminated": {"running", "suspended", "error"}}
+    allowed = {"suspended": {"running", "error"}, "running": {"suspended"},
+               "terminated": {"running", "suspended", "error"}}
     if status not in allowed or inst.status not in allowed[status]:
         raise Conflict(f"cannot change an instance from {inst.status} to {status}")
     now = rt.clock.now()

@@ -65,7 +65,8 @@ def run(rt: Runtime, job_id: int, worker_id: str) -> JobOutcome:
         op = rt.operations.get(kind)
         with rt.sessions.begin() as s:
             ctx = OperationContext(session=s, clock=rt.clock, settings=rt.settings, instance_id=instance_id,
-                                   task_id=task_id, data={"idempotency_key": f"job:{job_id}"}, actor="worker")
+                                   task_id=task_id, data={"idempotency_key": f"job:{job_id}"}, actor="worker",
+                                   runtime=rt)
             result = op.fn(ctx, dict(payload.get("params", payload)))
             result = json.loads(json.dumps(result, default=str))
     except Exception as exc:  # the operation failed: retry later or give up with an incident

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from rectiflow.clock import Clock
     from rectiflow.config import Settings
+    from rectiflow.services.runtime import Runtime
 
 
 @dataclass
@@ -25,6 +26,8 @@ class OperationContext:
     task_id: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     actor: str = "system"
+    # The runtime, for operations that start or signal other instances inside the same transaction.
+    runtime: Runtime | None = None
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def make_dispatcher(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> e
             return None
         ctx = OperationContext(session=session, clock=rt.clock, settings=rt.settings,
                                instance_id=trig.instance.id, task_id=call.task_id, data=call.data,
-                               actor=trig.actor)
+                               actor=trig.actor, runtime=rt)
         return json.dumps(op.fn(ctx, dict(call.params)), default=str, ensure_ascii=False)
 
     return dispatch

@@ -15,6 +15,7 @@ from rectiflow.engine.loader import parse_bundle
 from rectiflow.errors import DefinitionError
 from rectiflow.services.helpers import script_helpers
 
+START_DATA = {"subject": "s", "deadline": "2025-04-30"}
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
 
 
@@ -67,7 +68,7 @@ def test_loop_runs_with_round_trips_and_the_tree_stays_bounded(bundle, clock):
 
 def test_spec_less_state_is_much_smaller_than_the_library_default(bundle, clock):
     proc = bundle.processes["review_loop"]
-    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), {"subject": "s", "deadline": "2025-04-30"})
+    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), START_DATA)
     engine.run(wf, clock)
     ser = engine.StateSerializer()
     assert len(ser.dumps(wf)) < 0.5 * len(ser.full_json(wf))
@@ -111,7 +112,7 @@ def test_timer_follows_the_virtual_clock_and_async_service_waits(bundle, clock):
 
 def test_completing_a_task_that_is_not_ready_is_refused(bundle, clock):
     proc = bundle.processes["review_loop"]
-    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), {"subject": "s", "deadline": "2025-04-30"})
+    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), START_DATA)
     engine.run(wf, clock)
     future = [t for t in wf.get_tasks() if t.task_spec.name == "review"][0]
     with pytest.raises(engine.TaskNotReady):
@@ -138,7 +139,7 @@ def test_escapes_in_gateway_conditions_are_refused_at_deploy_and_at_run_time(con
 
     assert sandbox.check_expression(snippet.source)  # deploy-time finding
     proc = bundle.processes["review_loop"]
-    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), {"subject": "s", "deadline": "2025-04-30"})
+    wf = engine.new_workflow(proc.spec, proc.subprocess_specs, make_engine(clock), START_DATA)
     engine.run(wf, clock)
     [t] = engine.ready_user_tasks(wf)
     engine.complete_user_task(wf, t.task_id, {"note": "x"}, clock)
@@ -160,10 +161,12 @@ def test_malformed_diagrams_get_findings_that_name_file_and_element():
     [f] = bad(good[:200])
     assert f["file"] == "bad.bpmn" and "malformed XML" in f["problem"]
     dangling = bad(good.replace('targetRef="review"/>', 'targetRef="nowhere"/>'))
-    assert {"file": "bad.bpmn", "element": "f2", "problem": "sequence flow targetRef points at a missing element 'nowhere'"} in dangling
+    problem = "sequence flow targetRef points at a missing element 'nowhere'"
+    assert {"file": "bad.bpmn", "element": "f2", "problem": problem} in dangling
     dtd = bad('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + good.split("?>", 1)[1])
     assert "DTD" in dtd[0]["problem"]
     stripped = layout(good.encode()).decode()
     no_di = stripped.split("<bpmndi:BPMNDiagram")[0] + "</bpmn:definitions>"
     assert any("diagram interchange" in x["problem"] for x in bad(no_di))
-    assert any("no executable process" in x["problem"] for x in bad(good.replace('isExecutable="true"', 'isExecutable="false"')))
+    not_executable = good.replace('isExecutable="true"', 'isExecutable="false"')
+    assert any("no executable process" in x["problem"] for x in bad(not_executable))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from testsupport import FIXTURES
 
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.jobs import Incident, Job
@@ -13,7 +14,6 @@ from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, Timer, User
 from rectiflow.errors import Conflict, DefinitionError, Forbidden, InvalidFormData, NotFound
 from rectiflow.services import audit, instances, jobs, tasks, timers
 from rectiflow.services.definitions import Sources, deploy
-from testsupport import FIXTURES
 
 pytestmark = pytest.mark.usefixtures("deployed")
 
@@ -125,9 +125,8 @@ def test_claim_release_delegate_reassign(rt, org):
         tasks.release(s, rt, t.id, a["a_fin"])
     with rt.sessions.begin() as s:
         tasks.reassign(s, rt, t.id, a["a_rect"], a["a_fin2"].user_id, note="轮岗交接")
-    with pytest.raises(Conflict):  # the HR department does not hold the role in finance
-        with rt.sessions.begin() as s:
-            tasks.reassign(s, rt, t.id, a["a_rect"], a["a_hr"].user_id)
+    with pytest.raises(Conflict), rt.sessions.begin() as s:  # HR does not hold the role in finance
+        tasks.reassign(s, rt, t.id, a["a_rect"], a["a_hr"].user_id)
     complete(rt, a["a_fin2"], t.id, {"note": "办结"})
     with rt.reads() as s:
         actions = [e.action for e in audit.timeline(s, instance_ids=[iid])]
@@ -198,9 +197,8 @@ def test_deploy_is_versioned_by_content_and_all_or_nothing(rt):
         report = deploy(s, rt, src, actor="test")
     assert sorted(report.created) == [("deadline_escalation", 2), ("review_loop", 2)]
     broken = Sources(bpmn={**src.bpmn, "bad.bpmn": b"<bpmn:definitions"}, forms=src.forms)
-    with pytest.raises(DefinitionError) as err:
-        with rt.sessions.begin() as s:
-            deploy(s, rt, broken, actor="test")
+    with pytest.raises(DefinitionError) as err, rt.sessions.begin() as s:
+        deploy(s, rt, broken, actor="test")
     assert err.value.findings[0]["file"] == "bad.bpmn"
     with rt.reads() as s:
         assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 4

@@ -10,67 +10,15 @@ from typing import Any
 from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
-from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.services import chain as svc
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
-from workers.ops.notify import create_notices
-
-_BUNDLES: dict[str, Any] = {}  # parsed definitions by content hash, shared by the child runtimes
-_FORMS: dict[str, Any] = {}
+from workers.ops.notify import create_notices, recipients_for_roles
 
 
-def _child_runtime(ctx: OperationContext) -> Any:
-    """A runtime view for starting instances from inside a trigger (same session, clock, settings).
-
-    OperationContext carries no Runtime; this rebuilds the parts start_instance needs.
-    """
-    from rectiflow.services.helpers import script_helpers
-    from rectiflow.services.runtime import Runtime
-    from workers.registry import build_registry
-
-    bind = ctx.session.get_bind()
-    rt = Runtime(ctx.settings, bind, None, None, ctx.clock, build_registry())  # type: ignore[arg-type]
-    rt.bundles, rt.forms = _BUNDLES, _FORMS
-    rt.helpers = script_helpers(ctx.clock)
-    rt.cache_workflows = False
-    return rt
-
-
-def recipients_for_roles(ctx: OperationContext, roles: list[str], unit_id: int | None) -> list[User]:
-    """Holders of ``roles`` on the unit or above it. Like notify.recipients_for_roles, but selects
-    DISTINCT ids only: PostgreSQL cannot DISTINCT over the JSON ``preferences`` column."""
-    if unit_id is None:
-        return []
-    unit = ctx.session.get(Unit, int(unit_id))
-    if unit is None:
-        return []
-    ancestors = [int(x) for x in unit.path.strip("/").split("/") if x]
-    ids = ctx.session.scalars(
-        select(User.id)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_id.in_(ancestors), User.is_active)
-        .distinct()
-        .order_by(User.id)
-    ).all()
-    return [u for u in (ctx.session.get(User, i) for i in ids) if u is not None]
-
-
-def op_notify_roles(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    """Same contract as notify.roles (which fails on PostgreSQL, see recipients_for_roles)."""
-    users = recipients_for_roles(ctx, list(p["roles"]), p.get("unit_id"))
-    key = p.get("key") or f"i{ctx.instance_id}:t{ctx.task_id}:{p['kind']}"
-    ids = create_notices(
-        ctx,
-        kind=p["kind"],
-        subject=p["subject"],
-        body=p.get("body", ""),
-        users=users,
-        key=key,
-        requires_ack=bool(p.get("requires_ack", False)),
-        problem_id=p.get("problem_id"),
-        round_id=p.get("round_id"),
-    )
-    return {"notices": len(ids), "recipients": [u.username for u in users]}
+def _runtime(ctx: OperationContext) -> Any:
+    if ctx.runtime is None:
+        raise RuntimeError("this operation needs the runtime (it starts process instances)")
+    return ctx.runtime
 
 
 def _by(ctx: OperationContext) -> int | None:
@@ -109,7 +57,7 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
     for prob in problems:
         if prob.instance_id is not None:
             continue
-        rt = rt or _child_runtime(ctx)
+        rt = rt or _runtime(ctx)
         inst = instances.start_instance(
             session,
             rt,
@@ -209,25 +157,6 @@ def register(registry: OperationRegistry) -> None:
             "inline",
             (Param("round_id", "int"), Param("status", "str")),
             "更新巡察轮次状态",
-        )
-    )
-    reg(
-        Operation(
-            "chain.notify_roles",
-            op_notify_roles,
-            "inline",
-            (
-                Param("roles", "list"),
-                Param("unit_id", "int"),
-                Param("kind", "str"),
-                Param("subject", "str"),
-                Param("body", "str", required=False),
-                Param("key", "str", required=False),
-                Param("problem_id", "int", required=False),
-                Param("round_id", "int", required=False),
-                Param("requires_ack", "bool", required=False),
-            ),
-            "通知某单位（及其上级）中担任指定角色的人员（PostgreSQL 可用）",
         )
     )
     reg(
