@@ -33,7 +33,7 @@ def _no_services(call: ServiceCall) -> str | None:
     raise RuntimeError(f"no service dispatcher: cannot run operation '{call.operation}'")
 
 
-class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, helpers: Mapping[str, Callable[..., Any]], dispatcher: ServiceDispatcher) -> None:
         super().__init__({})
         self.helpers = helpers
@@ -49,7 +49,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         return True
 
 
-class RectiflowScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+class RectiflowScriptEngine(PythonScriptEngine):
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None,
                  dispatcher: ServiceDispatcher | None = None) -> None:
         super().__init__(environment=SandboxEnvironment(helpers or {}, dispatcher or _no_services))

@@ -23,7 +23,7 @@ from rectiflow.engine.specs import SERIALIZER_CONFIG
 STATE_FORMAT = "rectiflow-state-1"
 
 
-class SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["spec_name"] = workflow.spec.name

@@ -19,7 +19,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 
-class DeferrableServiceTask(ServiceTask):  # type: ignore[misc]
+class DeferrableServiceTask(ServiceTask):
     def _execute(self, task: Any) -> bool | None:
         result = task.workflow.script_engine.call_service(
             task,
@@ -32,7 +32,7 @@ class DeferrableServiceTask(ServiceTask):  # type: ignore[misc]
         return True
 
 
-class RectiflowParser(SpiffBpmnParser):  # type: ignore[misc]
+class RectiflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),

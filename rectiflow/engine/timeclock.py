@@ -32,7 +32,7 @@ class _ClockedDatetime(datetime):
 def install() -> None:
     """Idempotent; called when the engine package is imported."""
     if _spiff_timer.datetime is not _ClockedDatetime:
-        _spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+        _spiff_timer.datetime = _ClockedDatetime
 
 
 @contextlib.contextmanager

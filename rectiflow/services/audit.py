@@ -31,14 +31,13 @@ def record(session: Session, *, at: datetime, actor: str, action: str, object_ty
     instance row (already locked by the trigger's optimistic version check)."""
     payload = json.loads(json.dumps(payload or {}, default=str))
     at = at.replace(microsecond=at.microsecond)  # stored exactly as hashed
+    head: AuditStream | None = None
     if instance is not None:
         stream, prev, seq = f"instance:{instance.id}", instance.audit_head, instance.audit_seq + 1
     else:
         stream = "system"
-        head = session.get(AuditStream, stream)
-        if head is None:
-            head = AuditStream(stream=stream, seq=0, head="")
-            session.add(head)
+        head = session.get(AuditStream, stream) or AuditStream(stream=stream, seq=0, head="")
+        session.add(head)
         prev, seq = head.head, head.seq + 1
     digest = _digest(prev, stream, seq, at, actor, action, object_type, object_id, payload)
     event = AuditEvent(stream=stream, seq=seq, at=at, actor=actor, action=action, object_type=object_type,
@@ -46,7 +45,7 @@ def record(session: Session, *, at: datetime, actor: str, action: str, object_ty
     session.add(event)
     if instance is not None:
         instance.audit_seq, instance.audit_head = seq, digest
-    else:
+    elif head is not None:
         head.seq, head.head = seq, digest
     return event
 

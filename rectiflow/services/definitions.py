@@ -183,14 +183,14 @@ def definition_info(session: Session, rt: Runtime, definition_id: int) -> Defini
         if d is None:
             raise NotFound(f"process definition {definition_id} not found")
         info = rt.definitions[definition_id] = DefinitionInfo(d.id, d.key, d.version, d.content_hash, d.files)
-    return info  # type: ignore[no-any-return]
+    return info
 
 
 def bundle_for(session: Session, rt: Runtime, definition: ProcessDefinition | DefinitionInfo) -> ParsedBundle:
     """Parsed specs of a definition version, from the cache or rebuilt from the stored sources."""
     cached = rt.bundles.get(definition.content_hash)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     files = definition.files
     contents = _contents(session, [*files["bpmn"].values(), *files["dmn"].values()])
     bundle = parse_bundle({n: contents[h] for n, h in files["bpmn"].items()},
@@ -206,7 +206,7 @@ def form_for(session: Session, rt: Runtime, key: str, digest: str) -> formlib.Fo
         if raw is None:
             raise NotFound(f"form '{key}' version {digest[:12]} is missing")
         cached = rt.forms[digest] = formlib.load_form(json.loads(raw), key)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _contents(session: Session, hashes: list[str]) -> dict[str, bytes]:

@@ -19,7 +19,7 @@ class InboxFilter:
     due_before: datetime | None = None
 
 
-def inbox_query(actor: Actor, f: InboxFilter | None = None) -> Select[tuple[UserTask]]:
+def inbox_query(actor: Actor, f: InboxFilter | None = None) -> Select[UserTask]:
     f = f or InboxFilter()
     mine = UserTask.assignee_id == actor.user_id if actor.user_id is not None else false()
     # A prefix as a range (path >= "/1/2/" and < "/1/2/\uffff"): both databases walk the

@@ -2,8 +2,14 @@
 
 Exactly once: the timer row flips from waiting to fired in the same transaction as the instance
 state, under the instance's optimistic lock; a second scheduler that loaded the same version loses
-with a Conflict and writes nothing. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps several
-schedulers from even trying the same rows.
+with a Conflict and writes nothing.
+
+On PostgreSQL several schedulers (worker processes) share the work without meeting: each firing
+transaction *claims* its instance with ``SELECT … FOR UPDATE OF timers SKIP LOCKED LIMIT 1`` over
+the due timers, so two workers never pick the same instance and never read the same list of ids to
+fight over. The row lock is held until that transaction commits, when the timer is no longer
+waiting. A crash releases the lock with the connection; the timer is still waiting and the next
+tick fires it (timers that fell due while everything was down fire on restart).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import Conflict, NotFound
@@ -30,31 +37,23 @@ class TickReport:
     failures: int = 0
 
 
+def _due(now, exclude: set[int] | None = None):  # type: ignore[no-untyped-def]
+    q = (select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+         .where(Timer.status == "waiting", Timer.due_at < now, ProcessInstance.status == "running"))
+    if exclude:
+        q = q.where(Timer.instance_id.not_in(exclude))
+    return q.order_by(Timer.due_at)
+
+
 def due_instance_ids(rt: Runtime, limit: int = 200) -> list[int]:
     """Instances with a waiting timer that is due. One indexed range scan on (status, due_at)."""
-    now = rt.clock.now()
     with rt.reads() as s:
-        rows = s.execute(
-            select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-            .where(Timer.status == "waiting", Timer.due_at < now, ProcessInstance.status == "running")
-            .order_by(Timer.due_at).limit(limit)
-        ).scalars().all()
+        rows = s.execute(_due(rt.clock.now()).limit(limit)).scalars().all()
     return list(dict.fromkeys(rows))
 
 
-def fire_instance_timers(rt: Runtime, instance_id: int) -> bool:
-    """Fire whatever is due on one instance, in one transaction. False if another worker got there."""
-    session = rt.sessions()
+def _fire(session: Session, rt: Runtime, instance_id: int) -> bool:
     try:
-        if not rt.settings.is_sqlite:
-            now = rt.clock.now()
-            locked = session.execute(
-                select(Timer.id).where(Timer.instance_id == instance_id, Timer.status == "waiting",
-                                       Timer.due_at < now).with_for_update(skip_locked=True)
-            ).scalars().all()
-            if not locked:
-                session.rollback()
-                return False
         instances.fire_timers(session, rt, instance_id)
         session.commit()
         return True
@@ -65,21 +64,72 @@ def fire_instance_timers(rt: Runtime, instance_id: int) -> bool:
         session.rollback()
         record_engine_incident(rt, instance_id, None, str(exc))
         raise
+
+
+def fire_instance_timers(rt: Runtime, instance_id: int) -> bool:
+    """Fire whatever is due on one instance, in one transaction. False if another worker got there."""
+    session = rt.sessions()
+    try:
+        if not rt.settings.is_sqlite:
+            locked = session.execute(
+                select(Timer.id).where(Timer.instance_id == instance_id, Timer.status == "waiting",
+                                       Timer.due_at < rt.clock.now()).with_for_update(skip_locked=True)
+            ).scalars().all()
+            if not locked:
+                session.rollback()
+                return False
+        return _fire(session, rt, instance_id)
+    finally:
+        session.close()
+
+
+def claim_and_fire_next(rt: Runtime, exclude: set[int]) -> tuple[int | None, str]:
+    """PostgreSQL: claim the next due instance no other worker holds and fire it, in one transaction.
+
+    Returns (instance id, "fired" | "conflict" | "failed"), or (None, "") when nothing is claimable."""
+    session = rt.sessions()
+    try:
+        iid = session.execute(
+            _due(rt.clock.now(), exclude).limit(1).with_for_update(of=Timer, skip_locked=True)
+        ).scalar()
+        if iid is None:
+            session.rollback()
+            return None, ""
+        try:
+            return iid, "fired" if _fire(session, rt, iid) else "conflict"
+        except EngineFailure:
+            log.exception("timer firing failed on instance %s", iid)
+            return iid, "failed"
     finally:
         session.close()
 
 
 def tick(rt: Runtime, batch: int = 200) -> TickReport:
+    """Fire up to ``batch`` due instances. ``claimed == 0`` means nothing (claimable) was due."""
     report = TickReport()
-    ids = due_instance_ids(rt, batch)
-    report.claimed = len(ids)
-    for iid in ids:
-        try:
-            if fire_instance_timers(rt, iid):
-                report.fired_instances += 1
-            else:
-                report.conflicts += 1
-        except EngineFailure:
+    if rt.settings.is_sqlite:  # one writer at a time anyway: read the ids, fire one by one
+        for iid in due_instance_ids(rt, batch):
+            report.claimed += 1
+            try:
+                if fire_instance_timers(rt, iid):
+                    report.fired_instances += 1
+                else:
+                    report.conflicts += 1
+            except EngineFailure:
+                report.failures += 1
+                log.exception("timer firing failed on instance %s", iid)
+        return report
+    seen: set[int] = set()  # an instance whose timer stays waiting is not claimed twice in one tick
+    while len(seen) < batch:
+        iid, outcome = claim_and_fire_next(rt, seen)
+        if iid is None:
+            break
+        seen.add(iid)
+        report.claimed += 1
+        if outcome == "fired":
+            report.fired_instances += 1
+        elif outcome == "conflict":
+            report.conflicts += 1
+        else:
             report.failures += 1
-            log.exception("timer firing failed on instance %s", iid)
     return report
