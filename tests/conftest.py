@@ -67,6 +67,9 @@ def settings(tmp_path: Path, database_url: str) -> Any:
 @pytest.fixture
 def rt(settings: Any, clock: FixedClock) -> Iterator[Runtime]:
     runtime = build_runtime(settings, test_registry(), clock=clock)
+    # Every trigger in the tests loads the workflow from its stored state, so every scenario is also
+    # a save/restore round trip; tests/services/test_runtime.py covers the cache separately.
+    runtime.cache_workflows = False
     yield runtime
     runtime.dispose()
 

@@ -232,3 +232,20 @@ def test_audit_log_is_append_only_and_tamper_evident(rt, org):
             s.flush()
         s.rollback()
     assert audit_ok(rt)
+
+
+def test_workflow_cache_is_used_only_for_the_version_it_was_written_as(rt, org):
+    rt.cache_workflows = True
+    iid = start(rt, org)
+    with rt.reads() as s:
+        version = s.get(ProcessInstance, iid).version
+    cached = rt.workflows.take(iid, version)
+    assert cached is not None  # put back after the commit of the start trigger
+    rt.workflows.put(iid, version, cached)
+    assert rt.workflows.take(iid, version + 1) is None  # another process wrote since: ignored
+    [t] = ready(rt, iid)
+    complete(rt, org["actors"]["a_rect"], t.id, {"note": "ok"})  # falls back to the stored state
+    [t] = ready(rt, iid)
+    assert t.element_id == "review"
+    with rt.reads() as s:
+        assert rt.workflows.take(iid, s.get(ProcessInstance, iid).version) is not None
