@@ -9,13 +9,14 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", choices=["runtime"])
+    parser.add_argument("suite", choices=["runtime", "timers", "web"])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     args = parser.parse_args(argv)
-    from bench import runtime_bench
+    from bench import runtime_bench, timers_bench
 
-    figures = runtime_bench.run(quick=args.quick)
+    figures = (timers_bench if args.suite == "timers" else runtime_bench).run(quick=args.quick) \
+        if args.suite != "web" else __import__("bench.web_bench", fromlist=["run"]).run(quick=args.quick)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

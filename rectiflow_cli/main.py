@@ -131,27 +131,15 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 @main.command()
 def worker() -> None:
     """Scheduler and job runner only (scaled deployments; run several side by side)."""
-    from rectiflow.db.migrate import current
     from rectiflow_cli.runtime import make_runtime
-    from workers.scheduler import run_forever
+    from workers.scheduler import preflight, run_forever
 
-    rt = make_runtime()
     try:
-        if current(rt.settings.database_url) is None:
-            raise click.ClickException("the database has no schema: run `rectiflow db upgrade` first")
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        raise click.ClickException(f"cannot reach the database {rt.db.url.render_as_string()}: {exc}") from exc
-    if rt.settings.smtp_url:
-        from workers.channels import ChannelConfigError
-        from workers.channels.mail import parse_smtp_url
-
-        try:
-            parse_smtp_url(rt.settings.smtp_url)
-        except ChannelConfigError as exc:
-            raise click.ClickException(f"RECTIFLOW_SMTP_URL: {exc}") from exc
+        rt = make_runtime()
+        preflight(rt)  # names the variable at fault: RECTIFLOW_DATABASE_URL, RECTIFLOW_SMTP_URL, ...
+    except RectiflowError as exc:
+        _fail(exc)
     run_forever(rt)
 
 
-from rectiflow_cli import admin_commands  # noqa: E402,F401  (registers users/incidents/audit/clock)
+from rectiflow_cli import admin_commands, exchange_commands  # noqa: E402,F401  (users/incidents/audit/clock; rounds/ledger)

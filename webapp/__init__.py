@@ -35,6 +35,20 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
     web.init_app(app, rt)
     for module in (auth, health, inbox, task, instances, admin, notices, ledger):
         app.register_blueprint(module.bp)
+    from webapp.views import files, problems, rounds
+
+    for module in (files, rounds, problems):
+        app.register_blueprint(module.bp)
+    from webapp.views import exchange
+
+    app.register_blueprint(exchange.bp)
+    from webapp.views import designer
+
+    app.register_blueprint(designer.bp)
+    from webapp.views import notifications_admin, preferences  # issue #5
+
+    for module in (notifications_admin, preferences):
+        app.register_blueprint(module.bp)
     api.init_app(app)
     errors.init_app(app)
     return app

@@ -149,6 +149,11 @@ class CompleteResponse(Schema):
     next_tasks = fields.List(fields.Nested(NextTaskSchema))
 
 
+class HandoverRequest(Schema):
+    user_id = fields.Integer(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 class OkSchema(Schema):
     ok = fields.Boolean()
 
@@ -349,6 +354,26 @@ class Complete(MethodView):
                 for t in done.next_tasks
             ],
         }
+
+
+@blp.route("/tasks/<task_id>/reassign")
+class Reassign(MethodView):
+    @blp.arguments(HandoverRequest)
+    @blp.response(200, OkSchema)
+    @token_required
+    def post(self, body: dict[str, Any], task_id: str) -> Any:
+        task_service.reassign(db(), runtime(), task_id, actor(), body["user_id"], body["note"])
+        return {"ok": True}
+
+
+@blp.route("/tasks/<task_id>/delegate")
+class Delegate(MethodView):
+    @blp.arguments(HandoverRequest)
+    @blp.response(200, OkSchema)
+    @token_required
+    def post(self, body: dict[str, Any], task_id: str) -> Any:
+        task_service.delegate(db(), runtime(), task_id, actor(), body["user_id"], body["note"])
+        return {"ok": True}
 
 
 @blp.route("/instances/<int:instance_id>")

@@ -1,5 +1,6 @@
-"""The worker loop: fire due timers, run queued jobs, keep a heartbeat. Used by the embedded server
-(in a background thread) and by ``rectiflow worker`` (several processes side by side)."""
+"""The worker loop: fire due timers, run queued jobs, queue the daily digests, keep a heartbeat.
+Used by the embedded server (in a background thread) and by ``rectiflow worker`` (several processes
+side by side)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
 
 from rectiflow.db.jobs import WorkerHeartbeat
-from rectiflow.services import jobs, timers
+from rectiflow.services import jobs, notifications, timers
 from rectiflow.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
+DIGEST_CHECK_EVERY = timedelta(seconds=60)
 
 
 @dataclass
 class TickResult:
     timers_fired: int = 0
     jobs_run: int = 0
+    digests_queued: int = 0
 
 
 class Worker:
@@ -30,6 +36,7 @@ class Worker:
         self.stopping = threading.Event()
         self._tick_lock = threading.Lock()
         self.current_job: int | None = None
+        self._digest_checked: datetime | None = None
 
     def tick(self) -> TickResult:
         """One pass; never overlaps itself (APScheduler may call it from two threads on a wake)."""
@@ -38,6 +45,7 @@ class Worker:
         try:
             self.heartbeat()
             result = TickResult()
+            result.digests_queued = self.schedule_digests()
             while not self.stopping.is_set():
                 report = timers.tick(self.rt)
                 result.timers_fired += report.fired_instances
@@ -48,6 +56,19 @@ class Worker:
             return result
         finally:
             self._tick_lock.release()
+
+    def schedule_digests(self, force: bool = False) -> int:
+        """At most once a minute per worker; the jobs' dedupe keys make concurrent workers harmless."""
+        now = self.rt.clock.now()
+        if not force and self._digest_checked is not None and now - self._digest_checked < DIGEST_CHECK_EVERY:
+            return 0
+        self._digest_checked = now
+        try:
+            with self.rt.sessions.begin() as s:
+                return notifications.schedule_digests(s, self.rt.clock, self.rt.settings)
+        except Exception:
+            log.exception("scheduling the daily digests failed")
+            return 0
 
     def run_jobs(self, limit: int = 10) -> int:
         count = 0
@@ -77,3 +98,18 @@ class Worker:
                                       started_at=now, last_seen=now, current_job=self.current_job))
             else:
                 hb.last_seen, hb.current_job = now, self.current_job
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the running tick (and so the current job) has finished."""
+        got = self._tick_lock.acquire(timeout=-1 if timeout is None else timeout)
+        if got:
+            self._tick_lock.release()
+        return got
+
+    def sign_off(self) -> None:
+        """A clean stop removes the heartbeat row; a crashed worker's row just goes stale."""
+        try:
+            with self.rt.sessions.begin() as s:
+                s.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id))
+        except Exception:
+            log.warning("could not remove the heartbeat of %s", self.worker_id, exc_info=True)

@@ -90,6 +90,7 @@ def create_round(
     taxonomy_preset: str = "four_implementations",
     thresholds: dict[str, Any] | None = None,
     problems: list[dict[str, Any]],
+    meeting_cadence_days: int = 30,
 ) -> Round:
     """Validate everything first; on any error raise InvalidInput (row paths) and create nothing."""
     from rectiflow.services import instances
@@ -111,6 +112,8 @@ def create_round(
     except ValueError:
         err("feedback_date", "请输入有效日期")
         fb = None
+    if not isinstance(meeting_cadence_days, int) or not 1 <= meeting_cadence_days <= 366:
+        err("meeting_cadence_days", "沟通协调会周期应为 1 至 366 天")
     if schedule_preset not in schedules.SCHEDULE_PRESETS:
         err("schedule_preset", f"未知的报告模板：{schedule_preset}")
     if taxonomy_preset not in schedules.TAXONOMY_PRESETS:
@@ -245,6 +248,7 @@ def create_round(
             "unit_name": unit.name,
             "feedback_date": fb.isoformat(),
             "problem_count": len(rows),
+            "meeting_cadence_days": meeting_cadence_days,
         },
         actor=name,
         business_key=f"round:{rnd.id}",
@@ -304,6 +308,8 @@ def ledger_rows(session: Session, actor: Any, filters: dict[str, Any] | None = N
                 "yellow_count": p.yellow_count,
                 "red_count": p.red_count,
                 "returned_count": p.returned_count,
+                "supervised": p.supervised,
+                "long_term": p.long_term,
                 "closed_at": p.closed_at.isoformat() if p.closed_at else None,
                 "instance_id": p.instance_id,
             }
@@ -572,14 +578,10 @@ def record_acceptance_step(
 
 def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
     p = _problem(session, problem_id)
-    steps = {
-        s.step
-        for s in session.scalars(
-            select(AcceptanceStep).where(
-                AcceptanceStep.problem_id == p.id, AcceptanceStep.decision != "return"
-            )
-        )
-    }
+    rows = session.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == p.id)).all()
+    latest = max((s.attempt for s in rows), default=0)
+    # only the latest attempt counts: a reopened (回头看) problem needs a whole new chain
+    steps = {s.step for s in rows if s.attempt == latest and s.decision != "return"}
     missing = [s for s in ACCEPTANCE_STEPS if s not in steps]
     if missing:  # closure is blocked until every acceptance step has signed off
         raise Conflict(f"problem {p.number} cannot be closed: missing steps {missing}")
@@ -593,6 +595,11 @@ def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
 
 def finish_round(session: Session, clock: Clock, round_id: int) -> str:
     r = _round(session, round_id)
-    if all(p.status == "closed" for p in r.problems):
+    # long-term items (长期坚持) stay open under their periodic reviews after the round closes
+    if all(p.status == "closed" or (p.long_term and p.status == "ongoing") for p in r.problems):
         r.status, r.closed_at = "closed", clock.now()
     return r.status
+
+
+# Follow-up subjects live in their own modules (chain_extension, chain_supervision, ...).
+from rectiflow.services.chain_reinspection import reopen_problem  # noqa: E402,F401

@@ -10,9 +10,11 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from rectiflow.db.jobs import Incident, Job
 from rectiflow.errors import Conflict, NotFound
@@ -24,8 +26,26 @@ BACKOFF_BASE_S = 10.0
 BACKOFF_MAX_S = 3600.0
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+# Called in the transaction that records a failed attempt: (session, job, error, final). The
+# notification outbox uses it to keep Delivery.attempts/last_error current and to mark a delivery
+# "dead" when its job runs out of attempts.
+FailureHook = Callable[[Session, Job, str, bool], None]
+FAILURE_HOOKS: dict[str, FailureHook] = {}
+
+
+def on_failure(kind: str, hook: FailureHook) -> None:
+    FAILURE_HOOKS[kind] = hook
+
+
+def backoff(attempts: int, base_s: float = BACKOFF_BASE_S) -> timedelta:
+    return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+def _backoff_for(rt: Runtime, attempts: int, retry_after: float | None) -> timedelta:
+    delay = backoff(attempts, float(rt.settings.extra.get("job_backoff_base_s", BACKOFF_BASE_S)))
+    if retry_after:  # the receiver said how long to wait (HTTP Retry-After)
+        delay = max(delay, timedelta(seconds=min(retry_after, BACKOFF_MAX_S)))
+    return delay
 
 
 def claim(rt: Runtime, worker_id: str, limit: int = 10) -> list[int]:
@@ -70,7 +90,9 @@ def run(rt: Runtime, job_id: int, worker_id: str) -> JobOutcome:
             result = op.fn(ctx, dict(payload.get("params", payload)))
             result = json.loads(json.dumps(result, default=str))
     except Exception as exc:  # the operation failed: retry later or give up with an incident
-        return _failed(rt, job_id, attempts, max_attempts, f"{type(exc).__name__}: {exc}")
+        final = getattr(exc, "retryable", True) is False  # a permanent failure: no point retrying
+        return _failed(rt, job_id, max_attempts if final else attempts, max_attempts,
+                       f"{type(exc).__name__}: {exc}", getattr(exc, "retry_after", None))
     return _succeeded(rt, job_id, instance_id, task_id, result)
 
 
@@ -103,19 +125,24 @@ def _reschedule(rt: Runtime, job_id: int, delay: timedelta) -> None:
                                                              lease_until=None, locked_by=None))
 
 
-def _failed(rt: Runtime, job_id: int, attempts: int, max_attempts: int, error: str) -> JobOutcome:
+def _failed(rt: Runtime, job_id: int, attempts: int, max_attempts: int, error: str,
+            retry_after: float | None = None) -> JobOutcome:
     now = rt.clock.now()
     with rt.sessions.begin() as s:
         job = s.get(Job, job_id, with_for_update=True)
         assert job is not None
         job.last_error, job.lease_until, job.locked_by = error[:4000], None, None
-        if attempts >= max_attempts:
+        final = attempts >= max_attempts
+        hook = FAILURE_HOOKS.get(job.kind)
+        if hook is not None:
+            hook(s, job, error, final)
+        if final:
             job.status, job.finished_at = "failed", now
             s.add(Incident(kind="job", job_id=job.id, instance_id=job.instance_id, task_id=job.task_id,
                            message=f"{job.kind} failed after {attempts} attempts: {error}"[:4000], created_at=now))
             log.warning("job %s (%s) failed for good: %s", job_id, job.kind, error)
             return JobOutcome(job_id, "failed", error)
-        job.status, job.run_after = "queued", now + backoff(attempts)
+        job.status, job.run_after = "queued", now + _backoff_for(rt, attempts, retry_after)
     return JobOutcome(job_id, "retry", error)
 
 

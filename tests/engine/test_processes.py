@@ -21,13 +21,15 @@ def sources() -> Sources:
 
 
 def test_there_are_processes() -> None:
-    assert {p.stem for p in PROCESSES} >= {"round", "problem", "acceptance"}
+    assert {p.stem for p in PROCESSES} >= {"round", "problem", "acceptance", "supervision", "accountability",
+                                           "meeting", "long_term_review"}
 
 
 def test_all_diagrams_validate_with_the_real_registry() -> None:
     bundle, forms = validate(sources(), build_registry())
     assert {"round", "problem", "acceptance"} <= set(bundle.processes)
     assert "acceptance" in bundle.processes["problem"].called
+    assert "acceptance" in bundle.processes["long_term_review"].called
     used = {ut.form_key for ut in bundle.user_tasks.values()}
     assert used <= set(forms)
     for (pid, eid), ut in bundle.user_tasks.items():
@@ -37,7 +39,8 @@ def test_all_diagrams_validate_with_the_real_registry() -> None:
 @pytest.mark.parametrize("path", PROCESSES, ids=lambda p: p.name)
 def test_each_diagram_validates_alone_with_what_it_calls(path: Path) -> None:
     src = sources()
-    needed = {path.name} | ({"acceptance.bpmn"} if path.stem == "problem" else set())
+    calls_acceptance = path.stem in ("problem", "long_term_review")
+    needed = {path.name} | ({"acceptance.bpmn"} if calls_acceptance else set())
     validate(
         Sources(bpmn={k: v for k, v in src.bpmn.items() if k in needed}, forms=src.forms), build_registry()
     )

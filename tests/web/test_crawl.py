@@ -79,7 +79,15 @@ def seed(rt, org):
                 )
             )
         s.add(Incident(kind="engine", instance_id=iid, message="boom", status="open", created_at=now))
-    return {"task_id": task.id, "instance_id": iid, "problem_id": p.id}
+        from rectiflow.services.files import store_file
+
+        f = store_file(s, rt.clock, rt.settings, org["actors"]["a_rect"], "说明.txt", "整改说明".encode(), unit_path)
+    with rt.reads() as s:
+        from rectiflow.db.runtime import ProcessDefinition
+
+        definition = s.scalar(select(ProcessDefinition).order_by(ProcessDefinition.id).limit(1))
+    return {"task_id": task.id, "instance_id": iid, "problem_id": p.id, "round_id": rnd.id, "sha": f.sha256,
+            "definition_id": definition.id, "key": definition.key, "name": "missing"}
 
 
 def get_routes(app, ids):
@@ -109,6 +117,7 @@ def test_crawl_every_get_route_as_every_role(rt, org, app):
         login(client, user)
         for path in routes:
             resp = client.get(path)
+            resp.close()  # file downloads are streamed
             assert resp.status_code < 500, (user, path, resp.status_code)
             if path.startswith("/admin"):
                 assert (resp.status_code in (200, 302)) == (user == "admin"), (user, path)
@@ -140,11 +149,13 @@ def test_ledger_scope_and_filters(rt, org, app):
     assert "资金管理不规范" in page and "挂牌督办" in page
     assert "资金管理不规范" not in a.get("/ledger/?colour=red").get_data(as_text=True)
     assert "资金管理不规范" in a.get("/ledger/?supervised=1&status=in_progress").get_data(as_text=True)
-    assert a.get(f"/ledger/problems/{ids['problem_id']}").status_code == 200
+    assert a.get(f"/ledger/problems/{ids['problem_id']}").status_code == 302
+    assert a.get(f"/problems/{ids['problem_id']}").status_code == 200
     b = app.test_client()
     login(b, "b_rect")
     assert "尚未登记问题" in b.get("/ledger/").get_data(as_text=True)
     assert b.get(f"/ledger/problems/{ids['problem_id']}").status_code == 404
+    assert b.get(f"/problems/{ids['problem_id']}").status_code == 404
 
 
 def count_queries(rt, fn):

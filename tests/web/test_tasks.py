@@ -144,3 +144,175 @@ def test_wrong_role_in_scope_can_read_but_not_act(rt, org, client):
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "不具备该单位的办理角色" in page
     assert post(client, f"/tasks/{task.id}", {"action": "complete", "note": "x"}).status_code == 403
+
+
+# ---- evidence upload, download scope, reassign/delegate (on the demo data) -----------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64 + b"This program cannot be run in DOS mode"
+
+
+@pytest.fixture
+def demo(rt):
+    from rectiflow.services.demo import load_demo
+
+    load_demo(rt)
+    return rt
+
+
+def _report_task(rt, number="1.1"):
+    from sqlalchemy import select
+
+    from rectiflow.db.runtime import UserTask
+
+    with rt.reads() as s:
+        return s.scalar(
+            select(UserTask).where(UserTask.status == "ready", UserTask.title.like(f"整改：问题 {number} %"))
+        )
+
+
+def _upload(client, task_id, files, **fields):
+    import io
+
+    data = {"_action": "complete", "action": "report", **fields}
+    data["evidence__upload"] = [(io.BytesIO(content), name) for name, content in files]
+    return post(client, f"/tasks/{task_id}", data, content_type="multipart/form-data", token_from=f"/tasks/{task_id}")
+
+
+def test_upload_is_kept_through_a_failed_validation_then_submitted(demo, client):
+    from rectiflow.db.domain import StoredFile
+
+    task = _report_task(demo)
+    login(client, "finance", "rectiflow2025")
+    resp = _upload(client, task.id, [("整改台账.pdf", PDF)], narrative="已完成制度修订")
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    import hashlib
+
+    sha = hashlib.sha256(PDF).hexdigest()
+    assert f'name="evidence" value="{sha}"' in body and "整改台账.pdf" in body and f"/files/{sha}" in body
+    assert 'id="f-progress-error"' in body
+    with demo.reads() as s:
+        row = s.get(StoredFile, sha)
+        assert row.media_type == "application/pdf" and row.unit_path == task.unit_path and row.size == len(PDF)
+    resp = post(client, f"/tasks/{task.id}", {"_action": "complete", "action": "report", "narrative": "已完成制度修订",
+                                               "progress": "60", "evidence": sha}, token_from=f"/tasks/{task.id}")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with demo.reads() as s:
+        from rectiflow.db.runtime import UserTask
+
+        assert s.get(UserTask, task.id).submitted["evidence"] == [sha]
+    with client.get(f"/files/{sha}") as dl:
+        assert dl.status_code == 200 and dl.data == PDF
+        assert dl.headers["Content-Disposition"].startswith("attachment")
+        assert dl.headers["X-Content-Type-Options"] == "nosniff"
+        assert dl.mimetype == "application/pdf"
+
+
+def test_disguised_executable_is_refused_with_its_name(demo, client):
+    task = _report_task(demo)
+    login(client, "finance", "rectiflow2025")
+    resp = _upload(client, task.id, [("整改报告.pdf", EXE)], narrative="x", progress="50")
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "整改报告.pdf" in body and 'class="field field-file has-error"' in body
+    assert _report_task(demo).id == task.id  # not completed
+
+
+def test_oversized_upload_gets_a_message(demo, client, app):
+    task = _report_task(demo)
+    login(client, "finance", "rectiflow2025")
+    # Over the request limit (MAX_CONTENT_LENGTH is the upload limit): the 413 page says so. Small
+    # sizes keep the test's upload in memory.
+    demo.settings = demo.settings.with_(max_upload_bytes=1000)
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    resp = _upload(client, task.id, [("big.txt", b"x" * 3000)], narrative="x", progress="50")
+    assert resp.status_code == 413 and "上传文件过大" in resp.get_data(as_text=True)
+    # Under the request limit but over the file limit: a message at the field, the form kept.
+    app.config["MAX_CONTENT_LENGTH"] = 100_000
+    resp = _upload(client, task.id, [("大文件.txt", b"y" * 1001)], narrative="保留的内容", progress="50")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "大文件.txt" in body and "1000 bytes" in body and "保留的内容" in body
+
+
+def test_download_out_of_scope_is_404(demo, client, app):
+    from rectiflow.services.files import store_file
+    from rectiflow.services.actors import load_actor
+    from rectiflow.services.users import user_by_name
+
+    with demo.sessions.begin() as s:
+        fin = load_actor(s, user_by_name(s, "finance").id)
+        sha = store_file(s, demo.clock, demo.settings, fin, "凭证.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+                         fin.grants[0].unit_path).sha256
+    login(client, "hr", "rectiflow2025")
+    assert client.get(f"/files/{sha}").status_code == 404
+    assert client.get("/files/" + "0" * 64).status_code == 404
+    assert client.get("/files/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    office = app.test_client()
+    login(office, "office", "rectiflow2025")
+    with office.get(f"/files/{sha}") as resp:
+        assert resp.status_code == 200 and resp.mimetype == "image/png"
+
+
+def test_store_file_checks_content(demo, tmp_path):
+    import io
+    import zipfile
+
+    from rectiflow.errors import InvalidInput
+    from rectiflow.services.files import store_file
+
+    def docx(main):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("[Content_Types].xml", f'<Types><Override ContentType="{main}"/></Types>')
+        return buf.getvalue()
+
+    word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    with demo.sessions.begin() as s:
+        ok = store_file(s, demo.clock, demo.settings, None, "方案.docx", docx(word), "/1/")
+        assert ok.media_type.endswith("wordprocessingml.document")
+        assert store_file(s, demo.clock, demo.settings, None, "说明.txt", "整改说明".encode(), "/1/").media_type \
+            .startswith("text/plain")
+        for name, content, needle in [
+            ("a.docx", docx("application/x-other"), "neither"),
+            ("b.zip", docx(word), ".zip"),
+            ("c.png", PDF, "PNG"),
+            ("d.txt", b"\x00\x01binary", "unknown"),
+            ("e.txt", b"", "empty"),
+            ("f.gif", b"GIF89a....", "GIF"),
+        ]:
+            with pytest.raises(InvalidInput) as err:
+                store_file(s, demo.clock, demo.settings, None, name, content, "/1/")
+            assert name in err.value.message and needle in err.value.message, err.value.message
+
+
+def test_reassign_and_delegate_in_the_task_page(demo, client, app):
+    from rectiflow.services import users as us
+
+    with demo.sessions.begin() as s:
+        us.create_user(s, demo.clock, username="finance2", display_name="林会计", password="passw0rd!",
+                       email="f2@example.test")
+        us.assign(s, demo.clock, "finance2", "responsible_department", "plant_a_finance")
+    task = _report_task(demo)
+    login(client, "finance", "rectiflow2025")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="delegate-user"' in page and "林会计" in page and 'id="reassign-user"' not in page
+    rect = app.test_client()
+    login(rect, "rect", "rectiflow2025")
+    page = rect.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="reassign-user"' in page and "林会计" in page and "吴专员" not in page  # HR is not a candidate
+    with demo.reads() as s:
+        f2 = us.user_by_name(s, "finance2").id
+        hr = us.user_by_name(s, "hr").id
+    resp = post(rect, f"/tasks/{task.id}/reassign", {"user_id": str(hr), "note": "x"})
+    assert resp.status_code == 409
+    resp = post(rect, f"/tasks/{task.id}/reassign", {"user_id": str(f2), "note": "轮岗交接"})
+    assert resp.status_code == 302
+    assert _report_task(demo).assignee_id == f2
+    # Now only finance2 can act; the task left finance's inbox.
+    assert f"/tasks/{task.id}" not in client.get("/").get_data(as_text=True)
+    other = app.test_client()
+    login(other, "finance2", "passw0rd!")
+    assert f"/tasks/{task.id}" in other.get("/").get_data(as_text=True)
+    resp = post(other, f"/tasks/{task.id}/delegate", {"user_id": str(hr)})
+    assert resp.status_code == 409  # HR does not work in the finance department

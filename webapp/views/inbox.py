@@ -1,4 +1,5 @@
-"""The inbox: tasks given to me, plus unclaimed tasks of my roles within my units. One query."""
+"""The inbox: tasks given to me, plus unclaimed tasks of my roles within my units. One query, the
+core's (``rectiflow.services.inbox``), with the page's process and deadline filters on top."""
 
 from __future__ import annotations
 
@@ -9,47 +10,42 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, func, select
 
 from rectiflow.clock import BUSINESS_TZ
+from rectiflow.roles import role_label
 from rectiflow.db.runtime import UserTask
 from rectiflow.domain.deadlines import Thresholds, colour
+from rectiflow.services import inbox as core_inbox
 from rectiflow.services import tasks as task_service
 from rectiflow.services.actors import Actor
+from rectiflow.services.inbox import InboxFilter
+from webapp.i18n import current_locale
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("inbox", __name__)
+INBOX_LIMIT = 500
 
 
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def visible_condition(a: Actor) -> Any:
-    """Assigned to me, or unassigned and matching one of my (role, unit subtree) grants."""
-    grants = [
-        and_(UserTask.role == g.role, UserTask.unit_path.like(_like_prefix(g.unit_path), escape="\\"))
-        for g in a.grants
-    ]
-    mine = UserTask.assignee_id == a.user_id
-    return or_(mine, and_(UserTask.assignee_id.is_(None), or_(*grants) if grants else false()))
-
-
 def inbox_query(
     a: Actor, *, count: bool = False, process: str = "", due: str = "", now: datetime | None = None
 ) -> Select[Any]:
-    q = select(func.count(UserTask.id)) if count else select(UserTask)
-    q = q.where(UserTask.status == "ready", visible_condition(a))
-    if process:
-        q = q.where(UserTask.process_key == process)
-    if due and now is not None:
-        if due == "overdue":
-            q = q.where(UserTask.due_at < now)
-        elif due == "week":
-            q = q.where(UserTask.due_at >= now, UserTask.due_at < now + timedelta(days=7))
-    if not count:
-        q = q.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
-    return q
+    """The core inbox query (``rectiflow.services.inbox``, index-friendly) with the page's filters."""
+    f = InboxFilter(
+        process_key=process or None,
+        overdue_at=now if due == "overdue" and now is not None else None,
+        due_before=now + timedelta(days=7) if due == "week" and now is not None else None,
+    )
+    q = core_inbox.inbox_query(a, f)
+    if due == "week" and now is not None:
+        q = q.where(UserTask.due_at >= now)
+    if count:
+        return select(func.count()).select_from(q.subquery())
+    return q.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
 
 
 @dataclass
@@ -88,18 +84,28 @@ def index() -> Any:
     if due not in ("", "overdue", "week"):
         due = ""
     s = db()
-    rows = list(s.scalars(inbox_query(a, process=process, due=due, now=now)))
-    processes = sorted(
-        set(
-            s.scalars(
-                select(UserTask.process_key)
-                .where(UserTask.status == "ready", visible_condition(a))
-                .distinct()
-            )
-        )
+    rows = list(s.scalars(inbox_query(a, process=process, due=due, now=now).limit(INBOX_LIMIT)))
+    mine = core_inbox.inbox_query(a).subquery()
+    processes = sorted(set(s.scalars(select(mine.c.process_key).distinct())))
+    # Per-row work done once per distinct value: translated labels and URL prefixes (the page shows
+    # hundreds of rows; gettext and url_for per cell cost more than the query).
+    dues: dict[Any, Due] = {}
+    items = []
+    for t in rows:
+        key = t.due_at
+        if key not in dues:
+            dues[key] = due_info(t.due_at, now)
+        items.append((t, dues[key]))
+    loc = current_locale()
+    roles = {t.role: role_label(t.role, loc) for t in rows}
+    urls = {
+        "task": url_for("task.show", task_id="_")[:-1],
+        "instance": url_for("instances.show", instance_id=0)[:-1],
+        "claim": url_for("inbox.claim", task_id="_")[:-len("_/claim")],
+    }
+    return render_template(
+        "inbox.html", items=items, processes=processes, process=process, due=due, roles=roles, urls=urls
     )
-    items = [(t, due_info(t.due_at, now)) for t in rows]
-    return render_template("inbox.html", items=items, processes=processes, process=process, due=due)
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import Select, false, func, or_, select
 
 from rectiflow.db.domain import Problem, Round
@@ -72,4 +72,4 @@ def index() -> Any:
 @bp.route("/problems/<int:problem_id>")
 def problem(problem_id: int) -> Any:
     p = visible_problem(problem_id, actor())
-    return render_template("problem.html", p=p)
+    return redirect(url_for("problems.show", problem_id=p.id))

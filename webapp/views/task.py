@@ -7,17 +7,20 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from rectiflow import forms as formlib
-from rectiflow.db.org import Unit, User
+from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.db.runtime import ProcessInstance, UserTask
-from rectiflow.errors import Conflict, InvalidFormData
+from rectiflow.errors import Conflict, InvalidFormData, InvalidInput
 from rectiflow.roles import role_label
+from rectiflow.services import files as file_service
 from rectiflow.services import tasks as task_service
+from rectiflow.services.actors import Actor
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale
 from webapp.views.inbox import due_info
-from webapp.web import actor, db, runtime
+from webapp.web import actor, db, end_db, runtime
 
 bp = Blueprint("task", __name__, url_prefix="/tasks")
 
@@ -37,7 +40,13 @@ def _page(
     readonly = task.status != "ready" or not task_service.can_act(task, a)
     if values is None:
         values = (task.submitted if task.status != "ready" else task.draft) or {}
-    rendered = render_form(form, values, errors, locale=current_locale(), readonly=readonly) if form else None
+    rendered = (
+        render_form(form, values, errors, locale=current_locale(), readonly=readonly, file_info=file_info(values))
+        if form
+        else None
+    )
+    can_reassign = task.status == "ready" and may_reassign(task, a)
+    can_delegate = task.status == "ready" and task_service.can_act(task, a)
     return render_template(
         "task.html",
         task=task,
@@ -55,7 +64,61 @@ def _page(
         version=version if version is not None else (inst.version if inst else None),
         due=due_info(task.due_at, rt.clock.now()),
         has_errors=bool(errors),
+        can_reassign=can_reassign,
+        can_delegate=can_delegate,
+        reassign_to=candidates(task, a, same_role=True) if can_reassign else [],
+        delegate_to=candidates(task, a, same_role=False) if can_delegate else [],
     ), status
+
+
+def may_reassign(task: UserTask, a: Actor) -> bool:
+    """Mirrors ``tasks.reassign``: the unit's rectification office, the inspection office or an admin."""
+    return a.is_admin or a.has_role("rectification_office", task.unit_path) or a.has_role(
+        "inspection_office", task.unit_path
+    )
+
+
+def candidates(task: UserTask, a: Actor, *, same_role: bool) -> list[User]:
+    """Whom the task may go to. Reassign: holders of the task's role for its unit (granted on the unit or
+    above it). Delegate: the people working in the task's unit itself. Never the current holder."""
+    s = db()
+    holders = select(RoleAssignment.user_id).join(Unit, Unit.id == RoleAssignment.unit_id)
+    if same_role:
+        holders = holders.where(RoleAssignment.role == task.role, Unit.path.in_(_prefixes(task.unit_path)))
+    else:
+        holders = holders.where(Unit.path == task.unit_path)
+    q = select(User).where(User.is_active.is_(True), User.id.in_(holders)).order_by(User.display_name, User.id)
+    users = list(s.scalars(q))
+    skip = {task.assignee_id} if task.assignee_id is not None else {a.user_id}
+    return [u for u in users if u.id not in skip]
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)] or ["/"]
+
+
+def _file_ids(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if file_service.is_sha(value) else []
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _file_ids(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _file_ids(v)]
+    return []
+
+
+def file_info(values: Any) -> Any:
+    """Names and download links of the files the values refer to (one query)."""
+    rows = file_service.names(db(), _file_ids(values))
+
+    def info(file_id: str) -> tuple[str, str | None]:
+        row = rows.get(file_id)
+        if row is None:
+            return (file_id[:12] + "…", None)
+        return (row.name, url_for("files.download", sha=file_id))
+
+    return info
 
 
 @bp.route("/<task_id>")
@@ -64,11 +127,94 @@ def show(task_id: str) -> Any:
     return _page(task, None, None)
 
 
-def _submitted_data(task: UserTask) -> dict[str, Any]:
+def _uploads() -> dict[str, list[FileStorage]]:
+    out: dict[str, list[FileStorage]] = {}
+    for key, items in request.files.lists():
+        if key.endswith("__upload"):
+            chosen = [f for f in items if f and f.filename]
+            if chosen:
+                out[key[: -len("__upload")]] = chosen
+    return out
+
+
+def upload_message(exc: InvalidInput) -> str:
+    d = exc.details
+    name, params = d.get("file", ""), d.get("params") or {}
+    code = d.get("code")
+    if code == "too_large":
+        return _("%(name)s is larger than the limit of %(limit)s.", name=name, limit=params.get("limit", ""))
+    if code == "empty":
+        return _("%(name)s is empty.", name=name)
+    if code == "mismatch":
+        return _(
+            "%(name)s was refused: its name says %(claimed)s but its content is %(actual)s.",
+            name=name,
+            claimed=params.get("claimed", ""),
+            actual=params.get("actual", ""),
+        )
+    if code in ("type", "extension"):
+        return _(
+            "%(name)s was refused: only PDF, PNG, JPEG, Word (DOCX), Excel (XLSX) and plain text files are "
+            "accepted.",
+            name=name,
+        )
+    return exc.message
+
+
+def store_uploads(task: UserTask) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Store the request's uploads for the task's unit in a transaction of their own (kept even when the
+    form is then refused, so the files stay listed). Returns file ids and error messages per path."""
+    uploads = _uploads()
+    if not uploads:
+        return {}, {}
+    rt, a, unit_path = runtime(), actor(), task.unit_path
+    end_db()  # SQLite: the request's own write session must not hold the lock while we commit
+    ids: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {}
+    with rt.sessions.begin() as fs:
+        for path, items in uploads.items():
+            for item in items:
+                try:
+                    row = file_service.store_file(fs, rt.clock, rt.settings, a, item.filename or "", item.stream,
+                                                  unit_path)
+                except InvalidInput as exc:
+                    errors.setdefault(path, []).append(upload_message(exc))
+                else:
+                    ids.setdefault(path, []).append(row.sha256)
+    return ids, errors
+
+
+def _has_field(form: formlib.Form, name: str) -> bool:
+    return name in (form.schema.get("properties") or {})
+
+
+def _is_list_field(form: formlib.Form, path: str) -> bool:
+    node = (form.schema.get("properties") or {}).get(path)
+    return not isinstance(node, dict) or node.get("type") == "array"
+
+
+def _submitted_data(task: UserTask, uploaded: dict[str, list[str]] | None = None) -> dict[str, Any]:
     form = task_service.task_form(db(), runtime(), task)
     if form is None:
         return {}
-    return formlib.coerce_submission(form, request.form.to_dict(flat=False))
+    raw = request.form.to_dict(flat=False)
+    raw.pop("_action", None)
+    if "_action" not in request.form and not _has_field(form, "action"):
+        raw.pop("action", None)
+    for path, ids in (uploaded or {}).items():
+        kept = raw.get(path, [])
+        # A list gets the new files after the kept ones; a single file field takes the new upload.
+        raw[path] = [*kept, *ids] if _is_list_field(form, path) else [*ids, *kept]
+    return formlib.coerce_submission(form, raw)
+
+
+def _operation() -> str:
+    """Which button was pressed: ``_action`` (a form may well have a field called "action"); plain
+    ``action`` is still understood from older pages and scripts."""
+    op = request.form.get("_action")
+    if op is None:
+        op = "draft" if request.form.get("action") == "draft" else "complete"
+    return op
 
 
 def _expected_version() -> int | None:
@@ -78,14 +224,25 @@ def _expected_version() -> int | None:
 
 @bp.route("/<task_id>", methods=["POST"])
 def submit(task_id: str) -> Any:
-    s, rt, a = db(), runtime(), actor()
+    rt, a = runtime(), actor()
+    task = task_service.get_task(db(), task_id, a, for_action=True)
+    uploaded, upload_errors = store_uploads(task)
+    s = db()
     task = task_service.get_task(s, task_id, a, for_action=True)
-    data = _submitted_data(task)
-    if request.form.get("action") == "draft":
+    data = _submitted_data(task, uploaded)
+    if _operation() == "draft":
+        if upload_errors:  # nothing is saved; the files that were accepted stay listed
+            return _page(task, data, upload_errors, version=_expected_version(), status=422)
         task_service.save_draft(s, task_id, a, data)
         flash(_("Draft saved."), "success")
         return redirect(url_for("task.show", task_id=task_id))
     try:
+        if upload_errors:
+            form = task_service.task_form(s, rt, task)
+            found = formlib.validate_submission(form, data, locale=current_locale()) if form else {}
+            for path, messages in upload_errors.items():
+                found[path] = [*messages, *found.get(path, [])]
+            raise InvalidFormData("the form has errors", errors=found)
         done = task_service.complete_task(
             s, rt, task_id, a, data, expected_version=_expected_version(), locale=current_locale()
         )
@@ -128,6 +285,33 @@ def _next_message(done: task_service.Completion) -> str:
     if done.instance_status == "completed":
         return _("Task completed. The process is now finished.")
     return _("Task completed. The process is waiting (timer, message or background step).")
+
+
+def _target_user_id() -> int | None:
+    raw = request.form.get("user_id", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.route("/<task_id>/reassign", methods=["POST"])
+def reassign(task_id: str) -> Any:
+    uid = _target_user_id()
+    if uid is None:
+        flash(_("Please choose the person to hand the task to."), "error")
+        return redirect(url_for("task.show", task_id=task_id))
+    task_service.reassign(db(), runtime(), task_id, actor(), uid, request.form.get("note", "").strip()[:2000])
+    flash(_("Task reassigned."), "success")
+    return redirect(url_for("task.show", task_id=task_id))
+
+
+@bp.route("/<task_id>/delegate", methods=["POST"])
+def delegate(task_id: str) -> Any:
+    uid = _target_user_id()
+    if uid is None:
+        flash(_("Please choose the person to hand the task to."), "error")
+        return redirect(url_for("task.show", task_id=task_id))
+    task_service.delegate(db(), runtime(), task_id, actor(), uid, request.form.get("note", "").strip()[:2000])
+    flash(_("Task delegated."), "success")
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/<task_id>/history")

@@ -12,6 +12,7 @@ import hmac
 import http.client
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -106,6 +107,12 @@ def sign_dingtalk_url(url: str, secret: str, timestamp_ms: int) -> str:
     sign = quote_plus(base64.b64encode(digest))
     sep = "" if url.endswith(("?", "&")) else ("&" if urlsplit(url).query else "?")
     return f"{url}{sep}timestamp={timestamp_ms}&sign={sign}"
+
+
+def sign_dingtalk_url_now(url: str, secret: str) -> str:
+    """:func:`sign_dingtalk_url` with the real wall time (DingTalk checks it against its own clock,
+    so the virtual business clock must not be used here)."""
+    return sign_dingtalk_url(url, secret, int(time.time() * 1000))
 
 
 # ------------------------------------------------------------------------- POST

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from rectiflow.db.domain import Problem
 from rectiflow.services import chain as svc
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
+from workers.ops import chain_escalation as escalation
+from workers.ops import chain_extension as extension
 from workers.ops.notify import create_notices, recipients_for_roles
 
 
@@ -96,11 +98,13 @@ def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
         problem_id=prob.id,
         round_id=prob.round_id,
     )
+    follow = escalation.after_red(ctx, prob) if colour == "red" and escalated else {}
     return {
         "colour": prob.colour,
         "escalated": escalated,
         "notices": len(ids),
         "recipients": [u.username for u in users],
+        **follow,
     }
 
 
@@ -119,7 +123,7 @@ def op_record_progress(ctx: OperationContext, p: dict[str, Any]) -> dict[str, An
 
 
 def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    return svc.record_acceptance_step(
+    out = svc.record_acceptance_step(
         ctx.session,
         ctx.clock,
         p["problem_id"],
@@ -129,11 +133,19 @@ def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[
         p.get("attachments") or [],
         _by(ctx),
     )
+    if p["decision"] == "return":  # sent back twice: 挂牌督办 is proposed
+        out["supervision_proposed"] = escalation.after_return(ctx, p["problem_id"])
+    return out
 
 
 def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     prob = svc.close_problem(ctx.session, ctx.clock, p["problem_id"])
-    return {"status": prob.status, "closed_at": prob.closed_at.isoformat() if prob.closed_at else None}
+    removed = escalation.after_close(ctx, prob.id)  # 摘牌
+    return {
+        "status": prob.status,
+        "closed_at": prob.closed_at.isoformat() if prob.closed_at else None,
+        "supervisions_removed": removed,
+    }
 
 
 def op_record_report(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +161,8 @@ def op_finish_round(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(registry: OperationRegistry) -> None:
+    extension.register(registry)  # the follow-up subjects register with the chain
+    escalation.register(registry)
     reg = registry.register
     reg(
         Operation(

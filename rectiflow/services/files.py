@@ -1,0 +1,258 @@
+"""Evidence files (支撑材料/佐证材料): stored once by content (sha256) under ``settings.files_dir/ab/cd/<sha>``.
+
+The type is decided by the bytes, never by the name or the browser's claim: PDF, PNG, JPEG, DOCX and
+XLSX (a zip whose ``[Content_Types].xml`` names the Word/Excel main part) and plain UTF-8 text are
+allowed; a name whose extension promises another type than the content is refused. Who may download
+a file follows the unit it was uploaded for (``StoredFile.unit_path``).
+
+Identical bytes uploaded twice share one file and one row: the first upload's unit decides who may
+see it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from rectiflow.clock import Clock
+from rectiflow.db.domain import StoredFile
+from rectiflow.errors import InvalidInput, NotFound
+
+CHUNK = 64 * 1024
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    media_type: str
+    extensions: tuple[str, ...]
+    label: str
+
+
+KINDS = {
+    k.code: k
+    for k in (
+        Kind("pdf", "application/pdf", (".pdf",), "PDF"),
+        Kind("png", "image/png", (".png",), "PNG"),
+        Kind("jpeg", "image/jpeg", (".jpg", ".jpeg"), "JPEG"),
+        Kind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",),
+             "Word (DOCX)"),
+        Kind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",),
+             "Excel (XLSX)"),
+        Kind("text", "text/plain; charset=utf-8", (".txt", ".csv", ".md", ".log"), "UTF-8 text"),
+    )
+}
+ALLOWED = "PDF, PNG, JPEG, DOCX, XLSX or UTF-8 text"
+# Recognised only to say clearly what a refused file is.
+KNOWN_OTHERS = (
+    (b"MZ", "a Windows executable"),
+    (b"\x7fELF", "a Linux executable"),
+    (b"\xcf\xfa\xed\xfe", "a macOS executable"),
+    (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Office (OLE) document"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+TEXT_CONTROLS = set(range(32)) - {9, 10, 12, 13}
+
+
+def is_sha(value: Any) -> bool:
+    return isinstance(value, str) and bool(SHA_RE.fullmatch(value))
+
+
+def file_path(files_dir: Path, sha: str) -> Path:
+    if not is_sha(sha):
+        raise NotFound("file not found")
+    return Path(files_dir) / sha[:2] / sha[2:4] / sha
+
+
+def clean_name(filename: str) -> str:
+    """The last path component, without control characters, at most 255 characters (keeping the
+    extension)."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C").strip()
+    name = name.strip(". ") or "file"
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 255 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 16 else name[:255]
+    return name
+
+
+def sniff(head: bytes, path: Path) -> tuple[Kind | None, str]:
+    """The kind of a file from its content, or None and what it looks like instead."""
+    if head.startswith(b"%PDF-"):
+        return KINDS["pdf"], ""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return KINDS["png"], ""
+    if head.startswith(b"\xff\xd8\xff"):
+        return KINDS["jpeg"], ""
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_zip(path)
+    for magic, what in KNOWN_OTHERS:
+        if head.startswith(magic):
+            return None, what
+    if _is_utf8_text(path):
+        return KINDS["text"], ""
+    return None, "binary content of an unknown type"
+
+
+def _sniff_zip(path: Path) -> tuple[Kind | None, str]:
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("[Content_Types].xml")
+            if info.file_size > 1024 * 1024:
+                return None, "a zip archive with an oversized [Content_Types].xml"
+            types = z.read(info).decode("utf-8", "replace")
+    except KeyError:
+        return None, "a zip archive that is not a Word or Excel document"
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return None, "a damaged zip archive"
+    if DOCX_MAIN in types:
+        return KINDS["docx"], ""
+    if XLSX_MAIN in types:
+        return KINDS["xlsx"], ""
+    return None, "an Office archive that is neither a Word (DOCX) nor an Excel (XLSX) document"
+
+
+def _is_utf8_text(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                text = decoder.decode(chunk)
+                if any(ord(c) in TEXT_CONTROLS for c in text):
+                    return False
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _refuse(name: str, code: str, reason: str, **params: str) -> InvalidInput:
+    """``details``: file, reason (English), code and its params, for a caller that translates."""
+    return InvalidInput(f"{name}: {reason}", file=name, reason=reason, code=code, params=params)
+
+
+def _chunks(stream: bytes | BinaryIO) -> Any:
+    if isinstance(stream, bytes | bytearray | memoryview):
+        stream = io.BytesIO(bytes(stream))
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+def store_file(session: Session, clock: Clock, settings: Any, actor: Any, filename: str,
+               stream_bytes: bytes | BinaryIO, unit_path: str) -> StoredFile:
+    """Check and store one upload; return its row (an existing one for identical bytes).
+
+    Raises ``InvalidInput`` naming the file and the reason: empty, larger than
+    ``settings.max_upload_bytes``, content of a type that is not allowed, or a name whose extension
+    promises another type than the content.
+    """
+    name = clean_name(filename)
+    limit = int(settings.max_upload_bytes)
+    root = Path(settings.files_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=root)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in _chunks(stream_bytes):
+                size += len(chunk)
+                if size > limit:
+                    raise _refuse(name, "too_large", f"the file is larger than the limit of {_human(limit)}",
+                                  limit=_human(limit))
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise _refuse(name, "empty", "the file is empty")
+        with tmp.open("rb") as fh:
+            head = fh.read(16)
+        kind, what = sniff(head, tmp)
+        if kind is None:
+            raise _refuse(name, "type", f"the content is {what}; allowed are {ALLOWED}", what=what)
+        ext = os.path.splitext(name)[1].lower()
+        claimed = next((k for k in KINDS.values() if ext in k.extensions), None)
+        if ext and claimed is not None and claimed is not kind:
+            raise _refuse(name, "mismatch", f"the name says {claimed.label} but the content is {kind.label}",
+                          claimed=claimed.label, actual=kind.label)
+        if ext and claimed is None and kind.code != "text":
+            raise _refuse(name, "mismatch", f"the extension {ext} does not match the content ({kind.label})",
+                          claimed=ext, actual=kind.label)
+        if ext and claimed is None:
+            raise _refuse(name, "extension", f"files ending in {ext} are not accepted; allowed are {ALLOWED}",
+                          ext=ext)
+        sha = digest.hexdigest()
+        existing = session.get(StoredFile, sha)
+        target = file_path(root, sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        if existing is not None:
+            return existing
+        row = StoredFile(sha256=sha, name=name, media_type=kind.media_type, size=size, unit_path=unit_path,
+                         uploaded_by=getattr(actor, "user_id", None), created_at=clock.now())
+        session.add(row)
+        session.flush()
+        from rectiflow.services import audit
+
+        audit.record(session, at=clock.now(), actor=getattr(actor, "username", "system"), action="file.uploaded",
+                     object_type="file", object_id=sha, payload={"name": name, "size": size,
+                                                                 "media_type": kind.media_type})
+        return row
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _human(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MB"
+    if n >= 1024:
+        return f"{n / 1024:g} KB"
+    return f"{n} bytes"
+
+
+def get_file(session: Session, sha: str) -> StoredFile | None:
+    return session.get(StoredFile, sha) if is_sha(sha) else None
+
+
+def can_download(session: Session, actor: Any, sha: str) -> bool:
+    row = get_file(session, sha)
+    return row is not None and actor is not None and (actor.is_admin or actor.can_see(row.unit_path))
+
+
+def open_for(session: Session, settings: Any, actor: Any, sha: str) -> tuple[StoredFile, Path]:
+    """The row and its path on disk, if the actor may download it; out of scope looks missing."""
+    if not can_download(session, actor, sha):
+        raise NotFound("file not found")
+    row = get_file(session, sha)
+    assert row is not None
+    path = file_path(Path(settings.files_dir), sha)
+    if not path.is_file():
+        raise NotFound("file not found")
+    return row, path
+
+
+def names(session: Session, shas: list[str]) -> dict[str, StoredFile]:
+    from sqlalchemy import select
+
+    wanted = sorted({s for s in shas if is_sha(s)})
+    if not wanted:
+        return {}
+    return {r.sha256: r for r in session.scalars(select(StoredFile).where(StoredFile.sha256.in_(wanted)))}

@@ -1,0 +1,53 @@
+"""Exchange fixtures: the real processes deployed (a round starts the ``round`` process), a group
+functional department, and a web client with CSRF on. Helpers live in ``exchange_support``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from testsupport import ROOT
+
+from rectiflow.services.definitions import Sources, deploy
+
+ROUND_PROCESSES = ("round.bpmn", "problem.bpmn", "acceptance.bpmn")
+FORM_KEY = re.compile(rb'name="formKey" value="([^"]+)"')
+
+
+def round_sources() -> Sources:
+    """Only the diagrams a round needs (and their forms), so work in progress elsewhere in
+    processes/ does not break these tests."""
+    src = Sources.from_dirs(ROOT / "processes", ROOT / "forms")
+    src.bpmn = {k: v for k, v in src.bpmn.items() if k in ROUND_PROCESSES}
+    keys = {m.decode() for raw in src.bpmn.values() for m in FORM_KEY.findall(raw)}
+    src.forms = {k: v for k, v in src.forms.items() if k in keys}
+    return src
+
+
+@pytest.fixture
+def office_org(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
+    from rectiflow.services import users as us
+
+    with rt.sessions.begin() as s:
+        deploy(s, rt, round_sources(), actor="test")
+        us.create_unit(s, rt.clock, code="group_finance", name="集团财务部", kind="department", parent_code="group")
+    with rt.reads() as s:
+        org["units"]["group_finance"] = us.unit_by_code(s, "group_finance").id
+    return org
+
+
+@pytest.fixture
+def app(rt: Any) -> Any:
+    from webapp import create_app
+    from webapp.views.auth import limiter
+
+    app = create_app(rt, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = True
+    limiter._failures.clear()
+    return app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
