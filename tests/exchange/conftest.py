@@ -3,7 +3,6 @@ functional department, and a web client with CSRF on. Helpers live in ``exchange
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -11,18 +10,10 @@ from testsupport import ROOT
 
 from rectiflow.services.definitions import Sources, deploy
 
-ROUND_PROCESSES = ("round.bpmn", "problem.bpmn", "acceptance.bpmn")
-FORM_KEY = re.compile(rb'name="formKey" value="([^"]+)"')
-
 
 def round_sources() -> Sources:
-    """Only the diagrams a round needs (and their forms), so work in progress elsewhere in
-    processes/ does not break these tests."""
-    src = Sources.from_dirs(ROOT / "processes", ROOT / "forms")
-    src.bpmn = {k: v for k, v in src.bpmn.items() if k in ROUND_PROCESSES}
-    keys = {m.decode() for raw in src.bpmn.values() for m in FORM_KEY.findall(raw)}
-    src.forms = {k: v for k, v in src.forms.items() if k in keys}
-    return src
+    """Everything in processes/ and forms/, deployed as `make run` does."""
+    return Sources.from_dirs(ROOT / "processes", ROOT / "forms")
 
 
 @pytest.fixture
