@@ -1,6 +1,6 @@
 """The web benchmark (issue #4): the inbox page against a trivial page, side by side in one run.
 
-The app is served by waitress on 127.0.0.1 (ephemeral port) over a fresh SQLite database with the
+The app is served by waitress (in a child process) on 127.0.0.1 (ephemeral port) over a fresh SQLite database with the
 demo data plus ~200 extra instances (half of them in the benchmarked user's unit). After logging in,
 a bounded pool of loopback clients (threads with ``http.client``) interleaves requests for the inbox
 page and for ``/healthz`` (one trivial query, no template):
@@ -102,26 +102,32 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def _serve(tmpdir: str, extra: int, threads: int, conn: Any) -> None:
+    """The server process: its own interpreter, so the clients' threads do not share its GIL."""
     from waitress import create_server
 
     from webapp import create_app
 
-    threads, per_thread, extra = (2, 40, 40) if quick else (4, 200, 200)
-    with tempfile.TemporaryDirectory(prefix="rectiflow-webbench-") as tmpdir:
-        rt = _runtime(Path(tmpdir), extra)
-        app = create_app(rt)
-        server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="rectiflow-bench")
-        port = server.effective_port  # type: ignore[union-attr]
-        def serve() -> None:
-            try:
-                server.run()
-            except OSError:  # the loop notices its sockets closed under it at shutdown
-                pass
+    rt = _runtime(Path(tmpdir), extra)
+    server = create_server(create_app(rt), host="127.0.0.1", port=0, threads=threads, ident="rectiflow-bench")
+    conn.send(server.effective_port)  # type: ignore[union-attr]
+    conn.close()
+    server.run()
 
-        serving = threading.Thread(target=serve, name="bench-server", daemon=True)
-        serving.start()
+
+def run(quick: bool = False) -> dict[str, Any]:
+    import multiprocessing
+
+    threads, per_thread, extra = (2, 40, 40) if quick else (4, 200, 200)
+    ctx = multiprocessing.get_context("fork")
+    with tempfile.TemporaryDirectory(prefix="rectiflow-webbench-") as tmpdir:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(tmpdir, extra, threads, child), daemon=True)
+        proc.start()
         try:
+            if not parent.poll(300):
+                raise RuntimeError("the benchmark server did not start")
+            port = int(parent.recv())
             client = Client(port)
             client.login()
             status, page = client.request("GET", "/")
@@ -158,8 +164,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                 t.join()
             wall = time.perf_counter() - t0
         finally:
-            server.close()
-            rt.dispose()
+            proc.terminate()  # our own child, by its handle
+            proc.join(10)
     inbox_p95, trivial_p95 = _p95(timings["/"]), _p95(timings["/healthz"])
     return {
         "inbox_page_p95_ms": round(inbox_p95, 2),

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from conftest_helpers import notice_ctx
 from sqlalchemy import select
+from web.conftest import app, client, login, post  # noqa: F401,F811  (fixtures and helpers of the web tests)
 
 from rectiflow.db.domain import Delivery
 from rectiflow.db.org import User
 from rectiflow.services import notifications
-from web.conftest import app, client, login, post  # noqa: F401  (fixtures and helpers of the web tests)
 from workers.ops.notify import create_notices
 from workers.runner import Worker
-from conftest_helpers import notice_ctx
 
 
-def test_admin_sees_dead_deliveries_and_workers_and_retries(rt, org, client):
+def test_admin_sees_dead_deliveries_and_workers_and_retries(rt, org, client):  # noqa: F811
     with rt.sessions.begin() as s:
         user = s.get(User, org["actors"]["a_fin"].user_id)
         user.preferences = {"email": False, "webhooks": ["http://127.0.0.1:9/nothing-listens"]}
@@ -38,7 +38,7 @@ def test_admin_sees_dead_deliveries_and_workers_and_retries(rt, org, client):
         assert s.get(Delivery, d.id).status == "pending"
 
 
-def test_preferences_page_saves_and_explains_errors(rt, org, client):
+def test_preferences_page_saves_and_explains_errors(rt, org, client):  # noqa: F811
     login(client, "a_fin")
     page = client.get("/preferences/").get_data(as_text=True)
     assert 'name="digest"' in page

@@ -132,7 +132,8 @@ def set_prefs(rt, org, who, prefs):
 def notify(rt, org, who: list[str], kind="warning_yellow", key="k1", **kw):
     with rt.sessions.begin() as s:
         users = [s.get(User, org["actors"][w].user_id) for w in who]
-        return create_notices(notice_ctx(rt, s), kind=kind, subject=kw.pop("subject", f"【{notifications.KIND_LABELS.get(kind, kind)}】问题 1.1 即将到期"),
+        subject = kw.pop("subject", f"【{notifications.KIND_LABELS.get(kind, kind)}】问题 1.1 即将到期")
+        return create_notices(notice_ctx(rt, s), kind=kind, subject=subject,
                               body=kw.pop("body", "请抓紧整改。"), users=users, key=key, **kw)
 
 

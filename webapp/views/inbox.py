@@ -24,7 +24,7 @@ from webapp.i18n import current_locale
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("inbox", __name__)
-INBOX_LIMIT = 500
+PAGE_SIZE = 50  # a page people can scan; the filters and the deadline order bring the urgent ones first
 
 
 def _like_prefix(prefix: str) -> str:
@@ -83,8 +83,16 @@ def index() -> Any:
     due = request.args.get("due", "")
     if due not in ("", "overdue", "week"):
         due = ""
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
     s = db()
-    rows = list(s.scalars(inbox_query(a, process=process, due=due, now=now).limit(INBOX_LIMIT)))
+    total = s.scalar(inbox_query(a, count=True, process=process, due=due, now=now)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)
+    q = inbox_query(a, process=process, due=due, now=now).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    rows = list(s.scalars(q))
     mine = core_inbox.inbox_query(a).subquery()
     processes = sorted(set(s.scalars(select(mine.c.process_key).distinct())))
     # Per-row work done once per distinct value: translated labels and URL prefixes (the page shows
@@ -104,7 +112,8 @@ def index() -> Any:
         "claim": url_for("inbox.claim", task_id="_")[:-len("_/claim")],
     }
     return render_template(
-        "inbox.html", items=items, processes=processes, process=process, due=due, roles=roles, urls=urls
+        "inbox.html", items=items, processes=processes, process=process, due=due, roles=roles, urls=urls,
+        page=page, pages=pages, total=total,
     )
 
 
