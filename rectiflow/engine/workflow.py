@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the dialect our parser emits
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the dialect our parser emits
 from SpiffWorkflow.util.task import TaskState
 
 from rectiflow.clock import Clock

@@ -70,6 +70,11 @@ def validate(sources: Sources, operations: OperationRegistry) -> tuple[ParsedBun
     except DefinitionError as exc:
         raise DefinitionError(exc.message, findings + exc.findings) from None
     findings.extend(_reference_findings(bundle, parsed_forms, sources, operations))
+    # Notification templates are deployed with the code, but a template naming an unknown variable
+    # must stop a deploy just like a diagram naming an unknown form.
+    from rectiflow.services.notifications import validate_templates
+
+    findings.extend(validate_templates())
     if findings:
         raise DefinitionError("the diagrams cannot be deployed", findings)
     return bundle, parsed_forms

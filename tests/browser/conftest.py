@@ -98,7 +98,8 @@ def live_server(demo_rt: Any) -> Iterator[str]:
 
 @pytest.fixture
 def page(playwright_browser: Any, live_server: str) -> Iterator[Any]:
-    context = playwright_browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context = playwright_browser.new_context(base_url=live_server, locale="zh-CN",
+                                             viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     pg = context.new_page()
     yield pg

@@ -249,3 +249,17 @@ def test_workflow_cache_is_used_only_for_the_version_it_was_written_as(rt, org):
     assert t.element_id == "review"
     with rt.reads() as s:
         assert rt.workflows.take(iid, s.get(ProcessInstance, iid).version) is not None
+
+
+def test_deploy_refuses_a_notification_template_with_an_unknown_variable(rt, monkeypatch, tmp_path):
+    import shutil
+
+    from rectiflow.services import notifications
+
+    shutil.copytree(notifications.TEMPLATE_DIR, tmp_path / "notifications")
+    (tmp_path / "notifications" / "reminder.txt").write_text("提醒：{{ problem_number }}\n{{ no_such_thing }}\n")
+    monkeypatch.setattr(notifications, "TEMPLATE_DIR", tmp_path / "notifications")
+    with pytest.raises(DefinitionError) as err, rt.sessions.begin() as s:
+        deploy(s, rt, Sources.from_dirs(FIXTURES / "bpmn", FIXTURES / "forms"), actor="test")
+    assert any(f["file"] == "notifications/reminder.txt" and "no_such_thing" in f["problem"]
+               for f in err.value.findings)

@@ -236,8 +236,8 @@ def test_oversized_upload_gets_a_message(demo, client, app):
 
 
 def test_download_out_of_scope_is_404(demo, client, app):
-    from rectiflow.services.files import store_file
     from rectiflow.services.actors import load_actor
+    from rectiflow.services.files import store_file
     from rectiflow.services.users import user_by_name
 
     with demo.sessions.begin() as s:

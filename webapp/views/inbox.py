@@ -13,15 +13,15 @@ from flask_babel import ngettext
 from sqlalchemy import Select, func, select
 
 from rectiflow.clock import BUSINESS_TZ
-from rectiflow.roles import role_label
 from rectiflow.db.runtime import UserTask
 from rectiflow.domain.deadlines import Thresholds, colour
+from rectiflow.roles import role_label
 from rectiflow.services import inbox as core_inbox
 from rectiflow.services import tasks as task_service
 from rectiflow.services.actors import Actor
 from rectiflow.services.inbox import InboxFilter
 from webapp.i18n import current_locale
-from webapp.web import actor, db, runtime
+from webapp.web import actor, db, nav_counts, runtime
 
 bp = Blueprint("inbox", __name__)
 PAGE_SIZE = 50  # a page people can scan; the filters and the deadline order bring the urgent ones first
@@ -88,7 +88,10 @@ def index() -> Any:
     except ValueError:
         page = 1
     s = db()
-    total = s.scalar(inbox_query(a, count=True, process=process, due=due, now=now)) or 0
+    if process or due:
+        total = s.scalar(inbox_query(a, count=True, process=process, due=due, now=now)) or 0
+    else:  # unfiltered, the total is the navigation's inbox counter: count once per request
+        total = nav_counts()["inbox"]
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(page, pages)
     q = inbox_query(a, process=process, due=due, now=now).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)

@@ -12,12 +12,12 @@ from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from rectiflow.clock import BUSINESS_TZ
 from rectiflow.db.domain import Measure, Problem, ReportMilestone, Round
 from rectiflow.db.org import Unit, User
 from rectiflow.errors import NotFound
 from rectiflow.services.actors import Actor
 from webapp.views.ledger import scope_condition
-from rectiflow.clock import BUSINESS_TZ
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
@@ -96,7 +96,8 @@ def show(round_id: int) -> Any:
         q = q.where(scope_condition(a))
     problems = list(s.scalars(q))
     pids = [p.id for p in problems]
-    measures = list(s.scalars(select(Measure).where(Measure.problem_id.in_(pids)).order_by(Measure.seq))) if pids else []
+    measures = (list(s.scalars(select(Measure).where(Measure.problem_id.in_(pids)).order_by(Measure.seq)))
+                if pids else [])
     by_problem: dict[int, list[Measure]] = {}
     for m in measures:
         by_problem.setdefault(m.problem_id, []).append(m)
