@@ -104,9 +104,14 @@ def _p95(values: list[float]) -> float:
 
 def _serve(tmpdir: str, extra: int, threads: int, conn: Any) -> None:
     """The server process: its own interpreter, so the clients' threads do not share its GIL."""
+    import logging
+
     from waitress import create_server
 
     from webapp import create_app
+
+    # The clients keep waitress's queue non-empty by design; its per-request warning is noise here.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     rt = _runtime(Path(tmpdir), extra)
     server = create_server(create_app(rt), host="127.0.0.1", port=0, threads=threads, ident="rectiflow-bench")

@@ -339,14 +339,14 @@ def acceptance_history(session: Session, problem_id: int) -> list[dict[str, Any]
 # ---------------------------------------------------------------------------- state changes (ops)
 
 
-def _problem(session: Session, problem_id: Any) -> Problem:
+def get_problem(session: Session, problem_id: Any) -> Problem:
     p = session.get(Problem, int(problem_id))
     if p is None:
         raise NotFound(f"problem {problem_id} not found")
     return p
 
 
-def _round(session: Session, round_id: Any) -> Round:
+def get_round(session: Session, round_id: Any) -> Round:
     r = session.get(Round, int(round_id))
     if r is None:
         raise NotFound(f"round {round_id} not found")
@@ -356,7 +356,7 @@ def _round(session: Session, round_id: Any) -> Round:
 def set_round_status(session: Session, clock: Clock, round_id: int, status: str) -> Round:
     if status not in ROUND_STATUSES:
         raise Conflict(f"unknown round status {status}")
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     r.status = status
     if status == "closed":
         r.closed_at = clock.now()
@@ -367,7 +367,7 @@ def check_plan(
     session: Session, round_id: int, plan_text: str, goals: str, responsibilities_confirmed: bool
 ) -> list[str]:
     """一方案三清单 completeness: what is still missing (empty list when complete)."""
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     r.plan_text = plan_text or ""
     r.status = "planning"
     missing = []
@@ -387,7 +387,7 @@ def check_plan(
 
 def schedule_reports(session: Session, round_id: int) -> dict[str, str]:
     """ReportMilestone rows from the round's template; returns {kind: due date}."""
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     template = schedules.template_from_dict(r.schedule)
     dues: dict[str, str] = {}
     for m, due in schedules.milestone_dates(r.feedback_date, template):
@@ -411,7 +411,7 @@ def schedule_reports(session: Session, round_id: int) -> dict[str, str]:
 def record_report(
     session: Session, clock: Clock, round_id: int, kind: str, action: str, content: str = ""
 ) -> str:
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     kinds = [kind, "leader_report"] if kind == "rectification_report" else [kind]
     status = ""
     for k in kinds:
@@ -456,7 +456,7 @@ def mark_problem_started(session: Session, clock: Clock, p: Problem, instance_id
 
 def warn(session: Session, clock: Clock, problem_id: int, colour: str) -> tuple[Problem, bool]:
     """Set the colour; count yellow/red once per escalation. Returns (problem, escalated)."""
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     if colour not in WARNING_ROLES:
         raise Conflict(f"unknown colour {colour}")
     if p.status == "closed":
@@ -482,7 +482,7 @@ def record_progress(
     evidence: list[str] | None,
     by_user: int | None,
 ) -> Problem:
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     now = clock.now()
     rows = list(measures or []) or [{"text": "总体整改", "progress": progress}]
     existing = {m.seq: m for m in p.measures}
@@ -540,7 +540,7 @@ def record_acceptance_step(
         raise Conflict(f"unknown acceptance step {step}")
     if decision not in ("submit", "approve", "return"):
         raise Conflict(f"unknown decision {decision}")
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     now = clock.now()
     attempt = (
         session.scalar(
@@ -577,7 +577,7 @@ def record_acceptance_step(
 
 
 def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     rows = session.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == p.id)).all()
     latest = max((s.attempt for s in rows), default=0)
     # only the latest attempt counts: a reopened (回头看) problem needs a whole new chain
@@ -594,7 +594,7 @@ def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
 
 
 def finish_round(session: Session, clock: Clock, round_id: int) -> str:
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     # long-term items (长期坚持) stay open under their periodic reviews after the round closes
     if all(p.status == "closed" or (p.long_term and p.status == "ongoing") for p in r.problems):
         r.status, r.closed_at = "closed", clock.now()

@@ -23,17 +23,13 @@ from rectiflow.db.runtime import ProcessInstance
 from rectiflow.domain import deadlines
 from rectiflow.errors import Conflict, NotFound
 from rectiflow.services import audit
+from rectiflow.services.chain import get_problem
 
 KINDS = {"extension": "延期", "long_term": "长期坚持"}
 LEVELS = {"rectification_office": "整改办公室", "inspection_office": "巡察办"}
 DEFAULT_REVIEW_CYCLE_MONTHS = 3
 
 
-def _problem(session: Session, problem_id: Any) -> Problem:
-    p = session.get(Problem, int(problem_id))
-    if p is None:
-        raise NotFound(f"problem {problem_id} not found")
-    return p
 
 
 def _as_date(value: Any) -> date | None:
@@ -60,7 +56,7 @@ def request_extension(session: Session, clock: Clock, problem_id: Any, kind: str
                       actor: str = "system") -> dict[str, Any]:
     if kind not in KINDS:
         raise Conflict(f"unknown request kind {kind}")
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     if p.status == "closed":
         raise Conflict(f"problem {p.number} is closed")
     new = _as_date(new_deadline)
@@ -100,7 +96,7 @@ def decide_extension(session: Session, clock: Clock, request_id: Any, level: str
         raise NotFound(f"extension request {request_id} not found")
     m = session.get(Measure, req.measure_id)
     assert m is not None
-    p = _problem(session, m.problem_id)
+    p = get_problem(session, m.problem_id)
     now = clock.now()
     if req.status != "pending":
         raise Conflict(f"extension request {req.id} is already {req.status}")
@@ -155,7 +151,7 @@ def start_review(session: Session, rt: Any, problem_id: Any, review_no: int, sta
     """Start review ``review_no`` (idempotent); None when the item is no longer long-term and open."""
     from rectiflow.services import instances
 
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     if not p.long_term or p.status == "closed":
         return None
     key = f"long_term_review:{p.id}:{review_no}"
@@ -171,14 +167,14 @@ def start_review(session: Session, rt: Any, problem_id: Any, review_no: int, sta
 
 
 def review_open(session: Session, problem_id: Any) -> bool:
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     return bool(p.long_term and p.status == "ongoing")
 
 
 def record_review(session: Session, clock: Clock, problem_id: Any, progress: int, narrative: str,
                   fulfilled: bool, evidence: list[str] | None, by_user: int | None) -> Problem:
     """A periodic review's progress, per measure; the item stays ``ongoing`` until accepted."""
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     now = clock.now()
     for m in p.measures or [lead_measure(session, clock, p)]:
         m.progress, m.progress_text, m.updated_at = int(progress), narrative, now

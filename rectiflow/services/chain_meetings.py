@@ -14,19 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rectiflow.db.domain import Meeting, Round
+from rectiflow.db.domain import Meeting
 from rectiflow.db.org import Unit
 from rectiflow.db.runtime import ProcessInstance
-from rectiflow.errors import NotFound
+from rectiflow.services.chain import get_round
 
 DEFAULT_CADENCE_DAYS = 30
 
 
-def _round(session: Session, round_id: Any) -> Round:
-    r = session.get(Round, int(round_id))
-    if r is None:
-        raise NotFound(f"round {round_id} not found")
-    return r
 
 
 def _day(value: Any) -> date:
@@ -38,7 +33,7 @@ def schedule_meeting(session: Session, rt: Any, round_id: Any, meeting_no: int, 
     """Start meeting ``meeting_no`` (idempotent by business key); None once the round is closed."""
     from rectiflow.services import instances
 
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     if r.status == "closed":
         return None
     key = f"meeting:{r.id}:{meeting_no}"
@@ -64,12 +59,12 @@ def first_meeting(session: Session, rt: Any, round_id: Any, cadence_days: Any) -
 
 
 def round_open(session: Session, round_id: Any) -> bool:
-    return _round(session, round_id).status != "closed"
+    return get_round(session, round_id).status != "closed"
 
 
 def record_meeting(session: Session, rt: Any, round_id: Any, held_on: Any, minutes: str, decisions: str,
                    meeting_no: int, meeting_date: Any, cadence_days: Any) -> dict[str, Any]:
-    r = _round(session, round_id)
+    r = get_round(session, round_id)
     m = Meeting(round_id=r.id, held_on=_day(held_on), minutes=minutes or "", decisions=decisions or "",
                 created_at=rt.clock.now())
     session.add(m)

@@ -26,6 +26,7 @@ from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, SourceFile
 from rectiflow.errors import Conflict, Forbidden, InvalidFormData, NotFound
 from rectiflow.services import audit
+from rectiflow.services.chain import get_problem
 
 log = logging.getLogger(__name__)
 OPEN = ("proposed", "active")
@@ -34,11 +35,6 @@ PROPOSAL_DAYS = 30  # default hard deadline of a proposal, the office sets the r
 REMOVED_MESSAGE = "supervision_removed"
 
 
-def _problem(session: Session, problem_id: Any) -> Problem:
-    p = session.get(Problem, int(problem_id))
-    if p is None:
-        raise NotFound(f"problem {problem_id} not found")
-    return p
 
 
 def _supervision(session: Session, supervision_id: Any) -> Supervision:
@@ -86,7 +82,7 @@ def _start(session: Session, rt: Any, sup: Supervision, p: Problem, proposed: bo
 
 def propose(session: Session, rt: Any, problem_id: Any, reason: str, actor: str = "system") -> Supervision | None:
     """A proposal for the inspection office, unless one is open already or the problem is closed."""
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     if p.status == "closed" or open_supervision(session, p.id) is not None:
         return None
     now = rt.clock.now()
@@ -117,7 +113,7 @@ def decide_supervision(session: Session, rt: Any, actor: Any, data: dict[str, An
         errors = formlib.validate_submission(form, data)
         if errors:
             raise InvalidFormData("the form has errors", errors=errors)
-    p = _problem(session, data["problem_id"])
+    p = get_problem(session, data["problem_id"])
     roles = [r for r in DECIDING_ROLES if actor.has_role(r, p.unit_path)]
     if not roles and not actor.is_admin:
         raise Forbidden("only the inspection office or the discipline committee over this unit may decide")
@@ -164,7 +160,7 @@ def confirm(session: Session, clock: Any, supervision_id: Any, decision: str, *,
             actor: str = "system") -> dict[str, Any]:
     """The inspection office's answer to a proposal."""
     sup = _supervision(session, supervision_id)
-    p = _problem(session, sup.problem_id)
+    p = get_problem(session, sup.problem_id)
     now = clock.now()
     if sup.status != "proposed":  # removed meanwhile (the problem was closed): nothing to confirm
         return {"status": sup.status}
@@ -186,7 +182,7 @@ def confirm(session: Session, clock: Any, supervision_id: Any, decision: str, *,
 
 def notice_text(session: Session, supervision_id: Any) -> dict[str, Any]:
     sup = _supervision(session, supervision_id)
-    p = _problem(session, sup.problem_id)
+    p = get_problem(session, sup.problem_id)
     leader = session.get(User, sup.leader_id) if sup.leader_id else None
     body = (f"问题 {p.number}：{p.feedback_text[:200]}\n督办理由：{sup.reason}\n"
             f"责任领导：{leader.display_name if leader else '（未指定）'}\n"
@@ -213,7 +209,7 @@ def acknowledge(session: Session, clock: Any, supervision_id: Any, by_user: int 
 
 def remove_for_closed_problem(session: Session, rt: Any, problem_id: Any, actor: str = "system") -> list[int]:
     """摘牌 when the problem is closed: rows removed, waiting instances told by message."""
-    p = _problem(session, problem_id)
+    p = get_problem(session, problem_id)
     now = rt.clock.now()
     removed = []
     for sup in session.scalars(select(Supervision).where(Supervision.problem_id == p.id,

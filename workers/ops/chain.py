@@ -14,18 +14,8 @@ from rectiflow.services import chain as svc
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops import chain_escalation as escalation
 from workers.ops import chain_extension as extension
+from workers.ops.context import completed_by, runtime_of
 from workers.ops.notify import create_notices, recipients_for_roles
-
-
-def _runtime(ctx: OperationContext) -> Any:
-    if ctx.runtime is None:
-        raise RuntimeError("this operation needs the runtime (it starts process instances)")
-    return ctx.runtime
-
-
-def _by(ctx: OperationContext) -> int | None:
-    v = ctx.data.get("completed_by")
-    return int(v) if isinstance(v, int) else None
 
 
 def op_set_round_status(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +49,7 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
     for prob in problems:
         if prob.instance_id is not None:
             continue
-        rt = rt or _runtime(ctx)
+        rt = rt or runtime_of(ctx)
         inst = instances.start_instance(
             session,
             rt,
@@ -117,7 +107,7 @@ def op_record_progress(ctx: OperationContext, p: dict[str, Any]) -> dict[str, An
         p.get("narrative") or "",
         p.get("measures", ctx.data.get("measures")) or [],
         p.get("evidence", ctx.data.get("evidence")) or [],
-        _by(ctx),
+        completed_by(ctx),
     )
     return {"status": prob.status, "progress": int(p["progress"])}
 
@@ -131,7 +121,7 @@ def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[
         p["decision"],
         p.get("opinion") or "",
         p.get("attachments") or [],
-        _by(ctx),
+        completed_by(ctx),
     )
     if p["decision"] == "return":  # sent back twice: 挂牌督办 is proposed
         out["supervision_proposed"] = escalation.after_return(ctx, p["problem_id"])

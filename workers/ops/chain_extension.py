@@ -11,17 +11,7 @@ from typing import Any
 from rectiflow.services import chain_extension as ext
 from rectiflow.services import chain_meetings as meetings
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
-
-
-def _runtime(ctx: OperationContext) -> Any:
-    if ctx.runtime is None:
-        raise RuntimeError("this operation needs the runtime (it starts process instances)")
-    return ctx.runtime
-
-
-def _by(ctx: OperationContext) -> int | None:
-    v = ctx.data.get("completed_by")
-    return int(v) if isinstance(v, int) else None
+from workers.ops.context import completed_by, runtime_of
 
 
 def _who(ctx: OperationContext) -> str:
@@ -40,7 +30,7 @@ def op_decide_extension(ctx: OperationContext, p: dict[str, Any]) -> dict[str, A
 
 def op_start_long_term_review(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     start = p.get("start") or ctx.clock.today().isoformat()
-    iid = ext.start_review(ctx.session, _runtime(ctx), p["problem_id"], int(p.get("review_no") or 1), start,
+    iid = ext.start_review(ctx.session, runtime_of(ctx), p["problem_id"], int(p.get("review_no") or 1), start,
                            p.get("review_cycle_months"), actor=ctx.actor, parent_id=ctx.instance_id)
     return {"instance_id": iid, "start": start}
 
@@ -52,16 +42,16 @@ def op_long_term_open(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any
 def op_record_long_term_review(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     fulfilled = bool(p.get("fulfilled"))
     prob = ext.record_review(ctx.session, ctx.clock, p["problem_id"], int(p["progress"]), p.get("narrative") or "",
-                             fulfilled, p.get("evidence") or [], _by(ctx))
+                             fulfilled, p.get("evidence") or [], completed_by(ctx))
     nxt = None
     if not fulfilled:
-        nxt = ext.start_review(ctx.session, _runtime(ctx), prob.id, int(p["review_no"]) + 1, p["review_start"],
+        nxt = ext.start_review(ctx.session, runtime_of(ctx), prob.id, int(p["review_no"]) + 1, p["review_start"],
                                p["review_cycle_months"], actor=ctx.actor, parent_id=ctx.instance_id)
     return {"status": prob.status, "fulfilled": fulfilled, "next_instance": nxt}
 
 
 def op_start_meetings(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    return meetings.first_meeting(ctx.session, _runtime(ctx), p["round_id"], p.get("cadence_days"))
+    return meetings.first_meeting(ctx.session, runtime_of(ctx), p["round_id"], p.get("cadence_days"))
 
 
 def op_meeting_open(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +59,7 @@ def op_meeting_open(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_record_meeting(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    return meetings.record_meeting(ctx.session, _runtime(ctx), p["round_id"], p["held_on"], p.get("minutes") or "",
+    return meetings.record_meeting(ctx.session, runtime_of(ctx), p["round_id"], p["held_on"], p.get("minutes") or "",
                                    p.get("decisions") or "", int(p["meeting_no"]), p["meeting_date"],
                                    p.get("cadence_days"))
 
