@@ -43,6 +43,7 @@ class UserTaskMeta:
     due_expr: str | None = None
     scope_expr: str | None = None
     title_expr: str | None = None
+    prefill_expr: str | None = None  # a dict of initial form values (e.g. a report drafted from the ledger)
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ def _collect_metadata(file: str, root: etree._Element, bundle: ParsedBundle) -> 
                 bundle.user_tasks[(pid, eid)] = UserTaskMeta(
                     pid, eid, el.get("name") or eid, roles.get(eid), props.get("formKey") or None,
                     props.get("dueDate") or None, props.get("unitScope") or None, props.get("title") or None,
+                    props.get("prefill") or None,
                 )
             elif tag == "serviceTask":
                 op = el.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
@@ -261,7 +263,7 @@ _EXPRESSION_TAGS = {"conditionExpression", "timeDate", "timeDuration", "timeCycl
 
 
 _SCRIPT_TAGS = {"script", "preScript", "postScript"}
-_EXPRESSION_PROPS = {"dueDate", "unitScope", "title"}
+_EXPRESSION_PROPS = {"dueDate", "unitScope", "title", "prefill"}
 
 
 def _collect_snippets(file: str, el: etree._Element, tag: str, eid: str, out: list[Snippet]) -> None:

@@ -9,7 +9,7 @@ Scope checks are the caller's (the web view or the CLI).
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from docx import Document
@@ -17,24 +17,16 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rectiflow.clock import BUSINESS_TZ, WallClock
-from rectiflow.db.domain import Problem, ReportMilestone, Round, Supervision
-from rectiflow.db.org import Unit, User
-from rectiflow.domain import schedules
-from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services import chain
+from rectiflow.clock import WallClock
+from rectiflow.db.domain import Problem, Round
+from rectiflow.errors import NotFound
+from rectiflow.services import chain, chain_reports
 
 DECISIONS = {"submit": "提交", "approve": "同意", "return": "退回"}
-REPORT_TITLES = {
-    "rectification_report": "整改情况报告",
-    "leader_report": "主要负责人组织落实整改情况报告",
-    "phased_report": "阶段性整改情况报告",
-    "annual_report": "年度整改情况报告",
-}
-FILL = "【请补充】"
+REPORT_TITLES = chain_reports.REPORT_TITLES
+FILL = chain_reports.FILL
 DEADLINE_TYPES = {
     "immediate": "立行立改",
     "by_date": "限期完成",
@@ -65,22 +57,9 @@ def _save(doc: Any) -> bytes:
     return buf.getvalue()
 
 
-def _local_date(value: datetime | str | None) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(BUSINESS_TZ).date().isoformat()
-
-
-def _unit_name(session: Session, unit_id: int | None) -> str:
-    u = session.get(Unit, unit_id) if unit_id else None
-    return u.name if u else ""
-
-
-def _user_name(session: Session, user_id: int | None) -> str:
-    u = session.get(User, user_id) if user_id else None
-    return (u.display_name or u.username) if u else ""
+_local_date = chain_reports.local_date
+_unit_name = chain_reports.unit_name
+_user_name = chain_reports.user_name
 
 
 def _category_label(rnd: Round, code: str) -> str:
@@ -184,113 +163,43 @@ def closure_form(session: Session, problem_id: int) -> bytes:
 
 def report_draft(session: Session, round_id: int, kind: str, today: date | None = None) -> bytes:
     """A statutory report pre-filled from the ledger: totals, one line per problem, overdue, supervised."""
-    if kind not in REPORT_TITLES:
-        raise InvalidInput("unknown report kind", errors={"kind": [f"未知的报告类型：{kind}"]})
-    rnd = session.get(Round, int(round_id))
-    if rnd is None:
-        raise NotFound(f"round {round_id} not found")
-    today = today or WallClock().today()
-    unit = _unit_name(session, rnd.unit_id)
-    problems = list(rnd.problems)
-    doc = _document(f"{unit}关于{rnd.title}{REPORT_TITLES[kind]}（草稿）")
-    due = session.scalar(
-        select(ReportMilestone.due_date).where(ReportMilestone.round_id == rnd.id, ReportMilestone.kind == kind)
-    )
-    meta = f"报告类型：{schedules.MILESTONE_KIND_LABELS.get(kind, REPORT_TITLES[kind])}"
-    if due:
-        meta += f"　　应报送日期：{due.isoformat()}"
-    meta += f"　　数据截至：{today.isoformat()}"
-    doc.add_paragraph(meta)
+    f = chain_reports.report_figures(session, round_id, kind, today or WallClock().today())
+    doc = _document(f"{chain_reports.title(f)}（草稿）")
+    doc.add_paragraph(chain_reports.meta_line(f))
     doc.add_paragraph("巡察办、巡察工作领导小组：")
-    doc.add_paragraph(
-        f"根据{rnd.team or '巡察组'}于{rnd.feedback_date.isoformat()}反馈的巡察意见，{unit}党委高度重视，"
-        f"对照问题清单逐项制定整改措施、明确责任部门和时限。现将整改情况报告如下。{FILL}"
-    )
+    doc.add_paragraph(chain_reports.opening(f))
 
     doc.add_heading("一、总体情况", level=2)
-    total = len(problems)
-    counts: dict[str, int] = {}
-    for p in problems:
-        counts[p.status] = counts.get(p.status, 0) + 1
-    closed = counts.get("closed", 0)
-    measures = [m for p in problems for m in p.measures]
-    done_measures = sum(1 for m in measures if m.status in ("done", "accepted") or m.progress >= 100)
-    overdue = [p for p in problems if p.status != "closed" and p.deadline is not None and p.deadline < today]
-    rate = f"{closed * 100 / total:.1f}%" if total else "0%"
     doc.add_paragraph(
-        f"巡察反馈问题共 {total} 个，已销号 {closed} 个，销号率 {rate}；"
-        f"整改措施共 {len(measures)} 项，已完成 {done_measures} 项；超期未完成问题 {len(overdue)} 个。"
+        f"巡察反馈问题共 {f.total} 个，已销号 {f.closed} 个，销号率 {f.rate}；"
+        f"整改措施共 {len(f.measures)} 项，已完成 {f.done_measures} 项；超期未完成问题 {len(f.overdue)} 个。"
     )
     t = doc.add_table(rows=1, cols=2)
     t.style = "Table Grid"
     t.rows[0].cells[0].text, t.rows[0].cells[1].text = "整改状态", "问题数"
-    for code, label in chain.PROBLEM_STATUSES.items():
-        if counts.get(code):
-            cells = t.add_row().cells
-            cells[0].text, cells[1].text = label, str(counts[code])
+    for label, n in f.status_rows():
+        cells = t.add_row().cells
+        cells[0].text, cells[1].text = label, str(n)
     cells = t.add_row().cells
-    cells[0].text, cells[1].text = "合计", str(total)
+    cells[0].text, cells[1].text = "合计", str(f.total)
 
     doc.add_heading("二、问题整改情况", level=2)
-    for p in problems:
-        status = chain.PROBLEM_STATUSES.get(p.status, p.status)
-        dept = _unit_name(session, p.department_id)
-        line = f"{p.number}　【{status}】{p.feedback_text}（责任部门：{dept or '—'}；"
-        line += f"整改时限：{p.deadline.isoformat() if p.deadline else '—'}"
-        if p.status == "closed" and p.closed_at:
-            line += f"；销号日期：{_local_date(p.closed_at)}"
-        line += "）"
-        doc.add_paragraph(line)
+    for p in f.problems:
+        doc.add_paragraph(chain_reports.problem_line(session, p))
         for m in p.measures:
-            doc.add_paragraph(
-                f"　　措施{m.seq}：{m.text}，进度 {m.progress}%" + (f"，{m.progress_text}" if m.progress_text else "")
-            )
+            doc.add_paragraph(chain_reports.measure_line(m))
 
     doc.add_heading("三、超期未完成问题", level=2)
-    if overdue:
-        for p in overdue:
-            days = (today - p.deadline).days if p.deadline else 0
-            doc.add_paragraph(
-                f"{p.number}　{p.feedback_text}（整改时限 {p.deadline.isoformat() if p.deadline else ''}，"
-                f"已超期 {days} 天；原因及下一步措施：{FILL}）"
-            )
-    else:
-        doc.add_paragraph("无。")
+    for line in [chain_reports.overdue_line(f, p) for p in f.overdue] or ["无。"]:
+        doc.add_paragraph(line)
 
     doc.add_heading("四、挂牌督办事项", level=2)
-    ids = [p.id for p in problems]
-    sups = (
-        list(
-            session.scalars(
-                select(Supervision)
-                .where(Supervision.problem_id.in_(ids), Supervision.status.in_(("proposed", "active")))
-                .order_by(Supervision.id)
-            )
-        )
-        if ids
-        else []
-    )
-    by_id = {p.id: p for p in problems}
-    flagged = [p for p in problems if p.supervised and p.id not in {s.problem_id for s in sups}]
-    if sups or flagged:
-        for s in sups:
-            p = by_id[s.problem_id]
-            leader = _user_name(session, s.leader_id)
-            doc.add_paragraph(
-                f"{p.number}　{p.feedback_text}：督办原因 {s.reason}；督办时限 {s.hard_deadline.isoformat()}；"
-                f"督办领导 {leader or '—'}；解除条件 {s.removal_condition or '—'}；"
-                f"当前状态 {chain.PROBLEM_STATUSES.get(p.status, p.status)}。"
-            )
-        for p in flagged:
-            doc.add_paragraph(
-                f"{p.number}　{p.feedback_text}（挂牌督办；当前状态 {chain.PROBLEM_STATUSES.get(p.status, p.status)}）"
-            )
-    else:
-        doc.add_paragraph("无。")
+    for line in chain_reports.supervision_lines(session, f) or ["无。"]:
+        doc.add_paragraph(line)
 
     doc.add_heading("五、存在的不足和下一步工作打算", level=2)
     doc.add_paragraph(FILL)
     doc.add_paragraph("")
-    end = doc.add_paragraph(f"中共{unit}委员会\n{FILL}年　月　日")
+    end = doc.add_paragraph(f"中共{f.unit_name}委员会\n{FILL}年　月　日")
     end.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     return _save(doc)

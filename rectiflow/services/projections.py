@@ -60,6 +60,7 @@ def _sync_user_tasks(session: Session, rt: Runtime, trig: Trigger, now: datetime
             form_key=meta.form_key, form_hash=trig.forms.get(meta.form_key or ""),
             due_at=_due(rt, meta.due_expr, t.data), status="ready",
             context={k: t.data[k] for k in CONTEXT_KEYS if k in t.data}, created_at=now,
+            draft=_prefill(rt, meta.prefill_expr, t.data),
         ))
 
 
@@ -70,6 +71,12 @@ def _evaluate(rt: Runtime, expr: str | None, data: dict[str, Any]) -> Any:
         return sandbox.evaluate(expr, data, rt.helpers)
     except sandbox.SandboxError:
         return None  # a missing value must not block the task; the page shows "no due date"
+
+
+def _prefill(rt: Runtime, expr: str | None, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The form's starting values: a draft the user edits instead of typing what the system knows."""
+    value = _evaluate(rt, expr, data)
+    return dict(value) if isinstance(value, dict) and value else None
 
 
 def _text(rt: Runtime, expr: str | None, data: dict[str, Any]) -> str:

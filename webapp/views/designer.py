@@ -115,6 +115,7 @@ def _strings() -> dict[str, str]:
         "title": _("Title expression"),
         "due": _("Due date expression"),
         "scope": _("Unit scope expression"),
+        "prefill": _("Prefill (expression)"),
         "operation": _("Operation"),
         "parameters": _("Parameters"),
         "required": _("required"),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
 from rectiflow.services import chain as svc
+from rectiflow.services import chain_reports as reports
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops import chain_escalation as escalation
 from workers.ops import chain_extension as extension
@@ -146,6 +147,37 @@ def op_record_report(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def op_report_prefill(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
+    """The statutory report drafted from the ledger, for the ``submit_*`` task's ``prefill``."""
+    previous = {"leader_report": ctx.data.get("leader_report")}  # what was submitted, if it came back
+    return reports.report_prefill(ctx.session, p["round_id"], p["kind"], ctx.clock.today(), previous=previous)
+
+
+def op_report_overdue(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
+    """The report's due date has passed and it is not in: the milestone becomes overdue and the
+    principal leader, the discipline committee and the inspection office hear of it, once per
+    milestone (the task stays open; a later submission still counts)."""
+    kind = p["kind"]
+    rnd = svc.get_round(ctx.session, p["round_id"])
+    milestones = reports.mark_overdue(ctx.session, rnd.id, kind)
+    if not milestones:
+        return {"status": "", "notices": 0, "recipients": []}
+    main = milestones[0]
+    title = reports.REPORT_TITLES[kind] + ("及主要负责人组织落实情况报告" if kind == "rectification_report" else "")
+    users = recipients_for_roles(ctx, list(reports.OVERDUE_ROLES), rnd.unit_id)
+    ids = create_notices(
+        ctx,
+        kind="report_due",
+        subject=f"【逾期未报】{rnd.title}{title}应于 {main.due_date.isoformat()} 前报送，至今未报送",
+        body=f"{reports.unit_name(ctx.session, rnd.unit_id)}党委尚未报送{title}（应报送日期 "
+        f"{main.due_date.isoformat()}），请督促尽快报送。",
+        users=users,
+        key=f"report_overdue:{main.id}",
+        round_id=rnd.id,
+    )
+    return {"status": main.status, "notices": len(ids), "recipients": [u.username for u in users]}
+
+
 def op_finish_round(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"status": svc.finish_round(ctx.session, ctx.clock, p["round_id"])}
 
@@ -246,6 +278,24 @@ def register(registry: OperationRegistry) -> None:
                 Param("content", "str", required=False),
             ),
             "登记整改报告的提交、退回、审核通过",
+        )
+    )
+    reg(
+        Operation(
+            "chain.report_prefill",
+            op_report_prefill,
+            "inline",
+            (Param("round_id", "int"), Param("kind", "str")),
+            "按整改台账生成整改报告草稿（问题总数、销号率、措施完成、超期及挂牌督办、逐项情况），供报送任务预填",
+        )
+    )
+    reg(
+        Operation(
+            "chain.report_overdue",
+            op_report_overdue,
+            "inline",
+            (Param("round_id", "int"), Param("kind", "str")),
+            "报告逾期未报：标记为逾期，并通知主要负责人、纪委和巡察办（每个报告只通知一次）",
         )
     )
     reg(

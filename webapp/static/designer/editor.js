@@ -290,6 +290,7 @@
     panel.appendChild(field(T.title, text(props.title, function (v) { setProperty(element, "title", v); check(); })));
     panel.appendChild(field(T.due, text(props.dueDate, function (v) { setProperty(element, "dueDate", v); check(); })));
     panel.appendChild(field(T.scope, text(props.unitScope, function (v) { setProperty(element, "unitScope", v); check(); })));
+    panel.appendChild(field(T.prefill, text(props.prefill, function (v) { setProperty(element, "prefill", v); check(); })));
   }
 
   function serviceTaskPanel(element) {
