@@ -16,12 +16,24 @@ INSTANCE_STATUS = {
     "terminated": _l("Terminated"),
     "error": _l("Error"),
 }
+# The codes rectiflow.services.chain writes (PROBLEM_STATUSES there); a test keeps the two in step.
 PROBLEM_STATUS = {
     "not_started": _l("Not started"),
-    "in_progress": _l("In progress"),
-    "pending_acceptance": _l("Awaiting acceptance"),
-    "closed": _l("Closed"),
-    "long_term": _l("Long-term"),
+    "rectifying": _l("Under rectification"),
+    "awaiting_acceptance": _l("Done, awaiting acceptance"),
+    "in_acceptance": _l("In acceptance"),
+    "closed": _l("Closed (signed off)"),
+    "ongoing": _l("Phase done, ongoing"),
+    "extension_pending": _l("Extension under approval"),
+    "returned": _l("Returned for rework"),
+}
+# Labels of the case data a task carries (rectiflow.services.projections.CONTEXT_KEYS); ids are links.
+CONTEXT_LABELS = {
+    "round_title": _l("Inspection round"),
+    "problem_number": _l("Problem number"),
+    "problem_title": _l("Problem"),
+    "unit_name": _l("Unit"),
+    "department_name": _l("Responsible department"),
 }
 COLOUR = {
     "none": _l("On track"),

@@ -406,3 +406,17 @@ def test_invalid_problem_list_reports_row_errors_and_creates_nothing(rt, chain):
     with rt.reads() as s:
         assert s.scalars(select(Round)).all() == [] and s.scalars(select(Problem)).all() == []
         assert s.scalars(select(ProcessInstance)).all() == []
+
+
+def test_a_progress_report_opens_prefilled_from_the_previous_one(rt, chain):
+    org = chain
+    round_id, round_iid = open_round(rt, org)
+    plan_approved(rt, org, round_iid)
+    _pid, iid, _status = problems(rt, round_id)["1.1"]
+    first = one(rt, iid, "report")
+    assert first.draft is None  # nothing reported yet: nothing to pre-fill
+    previous = {"progress": 50, "narrative": "整改过半", "measures": [{"text": "修订接待制度", "progress": 50}]}
+    do(rt, org, "a_fin", first, previous)
+    again = one(rt, iid, "report")
+    assert again.id != first.id
+    assert again.draft == previous

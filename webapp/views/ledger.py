@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import Select, false, func, or_, select
 
+from rectiflow.services import chain
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
 from rectiflow.services.actors import Actor
@@ -15,7 +16,7 @@ from webapp.web import actor, db
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 COLOURS = ("none", "green", "yellow", "red")
-STATUSES = ("not_started", "in_progress", "pending_acceptance", "closed", "long_term")
+STATUSES = tuple(chain.PROBLEM_STATUSES)
 
 
 def scope_condition(a: Actor) -> Any:

@@ -19,6 +19,7 @@ from rectiflow.services import tasks as task_service
 from rectiflow.services.actors import Actor
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale
+from webapp.labels import CONTEXT_LABELS
 from webapp.views.inbox import due_info
 from webapp.web import actor, db, end_db, runtime
 
@@ -49,6 +50,7 @@ def _page(
     can_delegate = task.status == "ready" and task_service.can_act(task, a)
     return render_template(
         "task.html",
+        context_labels=CONTEXT_LABELS,
         task=task,
         inst=inst,
         unit=unit,
