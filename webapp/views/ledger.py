@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import Select, false, func, or_, select
 
-from rectiflow.services import chain
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
+from rectiflow.services import chain
 from rectiflow.services.actors import Actor
 from webapp.views.inbox import _like_prefix
 from webapp.web import actor, db
