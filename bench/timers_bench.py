@@ -1,8 +1,8 @@
 """The timers benchmark (issue #5): N timers fall due at once on PostgreSQL, fired by separate
 ``rectiflow worker`` processes (the real command, on a virtual clock shared through the database).
 
-fired_per_s_1w / _2w   timers fired per second with 1 and with 2 worker processes (burst of N)
-scaling                fired_per_s_2w ÷ fired_per_s_1w
+fired_per_s_1_worker / _2w   timers fired per second with 1 and with 2 worker processes (burst of N)
+scaling                fired_per_s_2_workers ÷ fired_per_s_1_worker
 burst_lateness_*_s     Timer.lateness_s in the burst with 2 workers (grows with N: a backlog)
 lateness_p50_s / p99   Timer.lateness_s with 2 workers when timers fall due spread over time at a
                        rate below capacity (the steady state the tick is designed for)
@@ -263,8 +263,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         two = burst(url, rt, unit_id, n, 2, tick, Path(tmp))
         calm = steady(url, rt, unit_id, 200 if quick else 600, 10.0, 2, tick, Path(tmp))
         rt.dispose()
-    figures["fired_per_s_1w"] = round(one["fired_per_s"], 1)
-    figures["fired_per_s_2w"] = round(two["fired_per_s"], 1)
+    figures["fired_per_s_1_worker"] = round(one["fired_per_s"], 1)
+    figures["fired_per_s_2_workers"] = round(two["fired_per_s"], 1)
     figures["scaling"] = round(two["fired_per_s"] / one["fired_per_s"], 2) if one["fired_per_s"] else None
     figures["burst_lateness_p50_s"] = round(pct(two["lateness"], 0.5), 3)
     figures["burst_lateness_p99_s"] = round(pct(two["lateness"], 0.99), 3)

@@ -13,17 +13,19 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from rectiflow.db.domain import Problem
-from rectiflow.db.org import User
+from rectiflow.db.domain import Problem, ReportMilestone, Round
+from rectiflow.db.org import Unit, User
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
 from rectiflow.errors import Forbidden, NotFound
 from rectiflow.roles import role_label
+from rectiflow.services import chain
 from rectiflow.services import tasks as task_service
 from rectiflow.services.actors import load_actor
 from rectiflow.services.users import authenticate
 from webapp.views.inbox import due_info, inbox_query
 from webapp.views.instances import visible_instance
-from webapp.views.ledger import problem_query, visible_problem
+from webapp.views.ledger import problem_query, scope_condition, visible_problem
+from webapp.views.rounds import visible_round, visible_rounds
 from webapp.web import actor, csrf, db, runtime
 
 TOKEN_MAX_AGE_S = 8 * 3600
@@ -211,6 +213,64 @@ class ClockSchema(Schema):
 
 class AdvanceRequest(Schema):
     duration = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class RoundProblemIn(Schema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    aspect = fields.String(load_default="", validate=validate.Length(max=300))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    domain_tag = fields.String(load_default="", validate=validate.Length(max=32))
+    feedback_text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    department_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    functional_department_code = fields.String(load_default="", allow_none=True, validate=validate.Length(max=64))
+
+
+class RoundCreateRequest(Schema):
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))  # the inspected unit's code
+    year = fields.Integer(required=True, validate=validate.Range(min=1990, max=2200))
+    number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    team = fields.String(load_default="", validate=validate.Length(max=200))
+    feedback_date = fields.Date(required=True)
+    feedback_text = fields.String(load_default="", validate=validate.Length(max=100000))
+    schedule_preset = fields.String(load_default="enterprise", validate=validate.Length(min=1, max=64))
+    problems = fields.List(fields.Nested(RoundProblemIn), required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RoundCreated(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer(allow_none=True)
+
+
+class RoundSchema(Schema):
+    id = fields.Integer()
+    year = fields.Integer()
+    number = fields.Integer()
+    title = fields.String()
+    team = fields.String()
+    unit_id = fields.Integer()
+    unit_code = fields.String()
+    unit_name = fields.String()
+    feedback_date = fields.Date()
+    status = fields.String()
+    instance_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class MilestoneSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    due_date = fields.Date()
+    status = fields.String()
+    submitted_at = fields.DateTime(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+
+
+class RoundDetailSchema(RoundSchema):
+    feedback_text = fields.String()
+    problems = fields.List(fields.Nested(ProblemSchema))
+    milestones = fields.List(fields.Nested(MilestoneSchema))
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
@@ -417,6 +477,52 @@ class ProblemDetail(MethodView):
     @token_required
     def get(self, problem_id: int) -> Any:
         return visible_problem(problem_id, actor())
+
+
+def round_dict(rnd: Round, unit: Unit) -> dict[str, Any]:
+    return {c: getattr(rnd, c) for c in ("id", "year", "number", "title", "team", "unit_id", "feedback_date",
+                                         "status", "instance_id", "created_at", "closed_at")} | {
+        "unit_code": unit.code, "unit_name": unit.name}
+
+
+@blp.route("/rounds")
+class Rounds(MethodView):
+    @blp.response(200, RoundSchema(many=True))
+    @token_required
+    def get(self) -> Any:
+        rows = sorted(visible_rounds(actor()), key=lambda ru: (-ru[0].year, -ru[0].number, -ru[0].id))
+        return [round_dict(r, u) for r, u in rows]
+
+    @blp.arguments(RoundCreateRequest)
+    @blp.response(201, RoundCreated)
+    @token_required
+    def post(self, body: dict[str, Any]) -> Any:
+        a = actor()
+        a.require_role("inspection_office")
+        problems = [{k: v for k, v in p.items() if v not in (None, "")} for p in body["problems"]]
+        rnd = chain.create_round(
+            db(), runtime(), actor=a, unit_code=body["unit"], year=body["year"], number=body["number"],
+            title=body["title"], team=body["team"], feedback_date=body["feedback_date"],
+            feedback_text=body["feedback_text"], schedule_preset=body["schedule_preset"], problems=problems,
+        )
+        return {"id": rnd.id, "instance_id": rnd.instance_id}
+
+
+@blp.route("/rounds/<int:round_id>")
+class RoundDetail(MethodView):
+    @blp.response(200, RoundDetailSchema)
+    @token_required
+    def get(self, round_id: int) -> Any:
+        a, s = actor(), db()
+        rnd, unit = visible_round(round_id, a)
+        q = select(Problem).where(Problem.round_id == rnd.id).order_by(Problem.sort_key)
+        if not (a.is_admin or a.can_see(unit.path)):  # a department sees only its own problems
+            q = q.where(scope_condition(a))
+        milestones = s.scalars(
+            select(ReportMilestone).where(ReportMilestone.round_id == rnd.id).order_by(ReportMilestone.due_date)
+        )
+        return round_dict(rnd, unit) | {"feedback_text": rnd.feedback_text, "problems": list(s.scalars(q)),
+                                        "milestones": list(milestones)}
 
 
 @blp.route("/clock")

@@ -1,5 +1,5 @@
-"""User tasks: complete, claim, release, reassign, delegate, drafts. Every action checks that the
-caller holds the task's role in its unit scope (or was given the task personally) and is audited."""
+"""User tasks: complete, claim, release, reassign, delegate, drafts, comments. Every action checks
+that the caller holds the task's role in its unit scope (or was given the task personally) and is audited."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from rectiflow import engine
 from rectiflow import forms as formlib
+from rectiflow.db.audit import AuditEvent
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
-from rectiflow.errors import Conflict, Forbidden, InvalidFormData, NotFound
+from rectiflow.errors import Conflict, Forbidden, InvalidFormData, InvalidInput, NotFound
 from rectiflow.services import audit
 from rectiflow.services.actors import Actor
 from rectiflow.services.definitions import form_for
@@ -159,3 +160,32 @@ def delegate(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_
     if not target.can_see(task.unit_path):
         raise Conflict("a task can only be delegated to someone working in its unit")
     _assign(session, rt, task, actor, "task.delegated", to_user_id, note)
+
+
+COMMENT_MAX = 2000
+
+
+def add_comment(session: Session, rt: Runtime, task_id: str, actor: Actor, text: str) -> AuditEvent:
+    """A comment on a task, for anyone who may view it: an event on its instance's audit chain.
+    Appending moves the chain head on the instance row, so its version moves too (like a handover)."""
+    task = get_task(session, task_id, actor)
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("the comment is empty", errors={"text": ["required"]}, code="empty")
+    if len(text) > COMMENT_MAX:
+        raise InvalidInput("the comment is too long", errors={"text": [f"at most {COMMENT_MAX} characters"]},
+                           code="too_long")
+    inst = _instance(session, task)
+    event = audit.record(session, at=rt.clock.now(), actor=actor.username, action="task.commented",
+                         object_type="task", object_id=task.id, payload={"text": text, "task_name": task.name},
+                         instance=inst)
+    session.flush()
+    return event
+
+
+def instance_comments(session: Session, instance_id: int, limit: int = 500) -> list[AuditEvent]:
+    """The comments on an instance's tasks, oldest first (newest last)."""
+    q = (select(AuditEvent)
+         .where(AuditEvent.stream == f"instance:{instance_id}", AuditEvent.action == "task.commented")
+         .order_by(AuditEvent.seq).limit(limit))
+    return list(session.scalars(q))

@@ -1,5 +1,6 @@
 """The inbox: tasks given to me, plus unclaimed tasks of my roles within my units. One query, the
-core's (``rectiflow.services.inbox``), with the page's process and deadline filters on top."""
+core's (``rectiflow.services.inbox``), with the page's process, deadline, round and unit filters on top,
+and the filter sets a user saves under a name."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from rectiflow.clock import BUSINESS_TZ
+from rectiflow.db.domain import Round
+from rectiflow.db.org import Unit, User
 from rectiflow.db.runtime import UserTask
 from rectiflow.domain.deadlines import Thresholds, colour
+from rectiflow.errors import InvalidInput
 from rectiflow.roles import role_label
 from rectiflow.services import inbox as core_inbox
 from rectiflow.services import tasks as task_service
@@ -32,13 +36,16 @@ def _like_prefix(prefix: str) -> str:
 
 
 def inbox_query(
-    a: Actor, *, count: bool = False, process: str = "", due: str = "", now: datetime | None = None
+    a: Actor, *, count: bool = False, process: str = "", due: str = "", now: datetime | None = None,
+    round_id: int | None = None, unit_path: str | None = None,
 ) -> Select[Any]:
     """The core inbox query (``rectiflow.services.inbox``, index-friendly) with the page's filters."""
     f = InboxFilter(
         process_key=process or None,
         overdue_at=now if due == "overdue" and now is not None else None,
         due_before=now + timedelta(days=7) if due == "week" and now is not None else None,
+        round_id=round_id,
+        unit_path=unit_path,
     )
     q = core_inbox.inbox_query(a, f)
     if due == "week" and now is not None:
@@ -74,29 +81,83 @@ def due_info(due_at: datetime | None, now: datetime) -> Due:
     return Due(c, label, left)
 
 
+def visible_units(a: Actor) -> list[Unit]:
+    """The units the caller can see: every unit under one of their grants (a prefix range per grant)."""
+    paths = sorted({g.unit_path for g in a.grants})
+    if not paths:
+        return []
+    cond = or_(*[and_(Unit.path >= p, Unit.path < p + "\uffff") for p in paths])
+    return list(db().scalars(select(Unit).where(cond).order_by(Unit.path)))
+
+
+def round_options(a: Actor) -> list[tuple[int, str]]:
+    """The rounds the caller's inbox tasks belong to (their ``context.round_id``), with titles."""
+    s = db()
+    mine = core_inbox.inbox_query(a).subquery()
+    rid = mine.c.context["round_id"].as_integer()
+    ids = sorted({r for r in s.scalars(select(rid).where(rid.is_not(None)).distinct()) if r is not None})
+    if not ids:
+        return []
+    titles = {r.id: f"{r.year} · {r.title}" for r in s.scalars(select(Round).where(Round.id.in_(ids)))}
+    return [(i, titles.get(i, f"#{i}")) for i in ids]
+
+
+@dataclass
+class Filters:
+    process: str = ""
+    due: str = ""
+    round: str = ""
+    unit: str = ""
+    round_id: int | None = None
+    unit_path: str | None = None
+
+    def args(self) -> dict[str, str]:
+        """The non-empty filter parameters, for links (pager, saved filters)."""
+        return {k: v for k in core_inbox.FILTER_PARAMS if (v := getattr(self, k))}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.args())
+
+
+def read_filters(args: Any, units: list[Unit]) -> Filters:
+    """The page's filters from the query string; a malformed or foreign value is dropped, not an error."""
+    f = Filters(process=str(args.get("process", ""))[:128], due=args.get("due", ""))
+    if f.due not in ("", "overdue", "week"):
+        f.due = ""
+    raw_round = args.get("round", "")
+    if raw_round.isdigit() and len(raw_round) <= 12:
+        f.round, f.round_id = raw_round, int(raw_round)
+    raw_unit = args.get("unit", "")
+    if raw_unit.isdigit():
+        unit = next((u for u in units if str(u.id) == raw_unit), None)
+        if unit is not None:
+            f.unit, f.unit_path = raw_unit, unit.path
+    return f
+
+
 @bp.route("/")
 def index() -> Any:
     a = actor()
     rt = runtime()
     now = rt.clock.now()
-    process = request.args.get("process", "")
-    due = request.args.get("due", "")
-    if due not in ("", "overdue", "week"):
-        due = ""
+    units = visible_units(a)
+    flt = read_filters(request.args, units)
+    process, due = flt.process, flt.due
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
     s = db()
-    if process or due:
-        total = s.scalar(inbox_query(a, count=True, process=process, due=due, now=now)) or 0
-    else:  # unfiltered, the total is the navigation's inbox counter: count once per request
-        total = nav_counts()["inbox"]
+    narrowed: dict[str, Any] = {"process": process, "due": due, "now": now, "round_id": flt.round_id,
+                                "unit_path": flt.unit_path}
+    # Unfiltered, the total is the navigation's inbox counter: count once per request.
+    total = (s.scalar(inbox_query(a, count=True, **narrowed)) or 0) if flt.active else nav_counts()["inbox"]
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(page, pages)
     # Plain rows of only what the table shows: building ORM objects (identity map, JSON columns) for
     # every row cost more than the query itself.
-    ids = inbox_query(a, process=process, due=due, now=now).with_only_columns(UserTask.id)
+    ids = inbox_query(a, **narrowed).with_only_columns(UserTask.id)
     page_ids = ids.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).subquery()
     cols = (UserTask.id, UserTask.title, UserTask.name, UserTask.instance_id, UserTask.process_key, UserTask.role,
             UserTask.due_at, UserTask.assignee_id)
@@ -120,10 +181,51 @@ def index() -> Any:
         "instance": url_for("instances.show", instance_id=0)[:-1],
         "claim": url_for("inbox.claim", task_id="_")[:-len("_/claim")],
     }
+    user = s.get(User, a.user_id) if a.user_id is not None else None
     return render_template(
         "inbox.html", items=items, processes=processes, process=process, due=due, roles=roles, urls=urls,
-        page=page, pages=pages, total=total,
+        page=page, pages=pages, total=total, filters=flt, filter_args=flt.args(), units=units,
+        rounds=round_options(a), saved=core_inbox.saved_filters(user) if user else [],
+        name_max=core_inbox.FILTER_NAME_MAX,
     )
+
+
+def _saved_message(exc: InvalidInput) -> str:
+    code = exc.details.get("code")
+    if code == "name_too_long":
+        return _("The name may have at most %(max)d characters.", max=core_inbox.FILTER_NAME_MAX)
+    if code == "name_invalid":
+        return _("The name may not contain control characters.")
+    if code == "no_filters":
+        return _("Choose at least one filter before saving.")
+    if code == "too_many":
+        return _("You can keep at most %(max)d saved filters; delete one first.", max=core_inbox.SAVED_FILTERS_MAX)
+    return _("Please give the filter a name.")
+
+
+@bp.route("/inbox/filters", methods=["POST"])
+def save_filter() -> Any:
+    a = actor()
+    params = {k: request.form.get(k, "") for k in core_inbox.FILTER_PARAMS}
+    back = core_inbox.clean_filter_params(params)
+    if a.user_id is None:
+        return redirect(url_for("inbox.index", **back))
+    try:
+        core_inbox.save_filter(db(), a.user_id, request.form.get("name", ""), params)
+    except InvalidInput as exc:
+        db().rollback()
+        flash(_saved_message(exc), "error")
+        return redirect(url_for("inbox.index", **back))
+    flash(_("Filter saved."), "success")
+    return redirect(url_for("inbox.index", **back))
+
+
+@bp.route("/inbox/filters/delete", methods=["POST"])
+def delete_filter() -> Any:
+    a = actor()
+    if a.user_id is not None and core_inbox.delete_filter(db(), a.user_id, request.form.get("name", "")):
+        flash(_("Saved filter deleted."), "success")
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])

@@ -55,7 +55,7 @@ def taxonomy_labels(taxonomy: list[Any] | None) -> dict[str, str]:
     return out
 
 
-def _rounds_with_units(a: Actor) -> list[tuple[Round, Unit]]:
+def visible_rounds(a: Actor) -> list[tuple[Round, Unit]]:
     s = db()
     rows = [(r, u) for r, u in s.execute(select(Round, Unit).join(Unit, Unit.id == Round.unit_id))]
     own = {rid for rid in s.scalars(select(Problem.round_id).where(scope_condition(a)).distinct())}
@@ -78,7 +78,7 @@ def visible_round(round_id: int, a: Actor) -> tuple[Round, Unit]:
 @bp.route("/")
 def index() -> Any:
     a, s = actor(), db()
-    rounds = sorted(_rounds_with_units(a), key=lambda ru: (-ru[0].year, -ru[0].number, -ru[0].id))
+    rounds = sorted(visible_rounds(a), key=lambda ru: (-ru[0].year, -ru[0].number, -ru[0].id))
     counts: dict[int, int] = {}
     if rounds:
         ids = [r.id for r, _u in rounds]

@@ -32,6 +32,8 @@ def _page(
     errors: dict[str, list[str]] | None,
     version: int | None = None,
     status: int = 200,
+    comment_text: str = "",
+    comment_error: str = "",
 ) -> Any:
     s, rt, a = db(), runtime(), actor()
     inst = s.get(ProcessInstance, task.instance_id)
@@ -70,7 +72,21 @@ def _page(
         can_delegate=can_delegate,
         reassign_to=candidates(task, a, same_role=True) if can_reassign else [],
         delegate_to=candidates(task, a, same_role=False) if can_delegate else [],
+        comments=comment_rows(task.instance_id),
+        comment_text=comment_text,
+        comment_error=comment_error,
+        comment_max=task_service.COMMENT_MAX,
     ), status
+
+
+def comment_rows(instance_id: int) -> list[dict[str, Any]]:
+    """The instance's comments, oldest first, with their authors' display names (one query each)."""
+    s = db()
+    events = task_service.instance_comments(s, instance_id)
+    names = {u.username: u.display_name for u in s.scalars(select(User).where(
+        User.username.in_({e.actor for e in events})))} if events else {}
+    return [{"author": names.get(e.actor, e.actor), "at": e.at, "text": (e.payload or {}).get("text", ""),
+             "task_name": (e.payload or {}).get("task_name", ""), "task_id": e.object_id} for e in events]
 
 
 def may_reassign(task: UserTask, a: Actor) -> bool:
@@ -314,6 +330,26 @@ def delegate(task_id: str) -> Any:
     task_service.delegate(db(), runtime(), task_id, actor(), uid, request.form.get("note", "").strip()[:2000])
     flash(_("Task delegated."), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/comments", methods=["POST"])
+def comment(task_id: str) -> Any:
+    s, a = db(), actor()
+    text = request.form.get("text", "")
+    try:
+        task_service.add_comment(s, runtime(), task_id, a, text)
+    except InvalidInput as exc:
+        s.rollback()
+        task = task_service.get_task(s, task_id, a)
+        message = (
+            _("The comment may have at most %(max)d characters.", max=task_service.COMMENT_MAX)
+            if exc.details.get("code") == "too_long"
+            else _("Please write a comment before sending it.")
+        )
+        return _page(task, None, None, status=422, comment_text=text[: task_service.COMMENT_MAX * 2],
+                     comment_error=message)
+    flash(_("Comment added."), "success")
+    return redirect(url_for("task.show", task_id=task_id) + "#comments")
 
 
 @bp.route("/<task_id>/history")
