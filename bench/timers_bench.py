@@ -1,7 +1,7 @@
 """The timers benchmark (issue #5): N timers fall due at once on PostgreSQL, fired by separate
 ``rectiflow worker`` processes (the real command, on a virtual clock shared through the database).
 
-fired_per_s_1_worker / _2w   timers fired per second with 1 and with 2 worker processes (burst of N)
+fired_per_s_1_worker / fired_per_s_2_workers  timers fired per second with 1 and with 2 worker processes (burst of N)
 scaling                fired_per_s_2_workers ÷ fired_per_s_1_worker
 burst_lateness_*_s     Timer.lateness_s in the burst with 2 workers (grows with N: a backlog)
 lateness_p50_s / p99   Timer.lateness_s with 2 workers when timers fall due spread over time at a
