@@ -75,10 +75,13 @@ def _load_user() -> Any:
     uid = session.get("uid")
     if uid is not None:
         try:
+            # The user first, held in g: load_actor then finds it in the identity map (one query, not two),
+            # and so does any view asking for the current user later in the request.
+            g.user = user = db().get(User, uid)
             g.actor = load_actor(db(), uid)
-            user = db().get(User, uid)
             g.display_name, g.user_locale = (user.display_name, user.locale) if user else ("", None)
         except NotFound:
+            g.user = None
             session.clear()
     if g.actor is None and request.endpoint not in PUBLIC_ENDPOINTS:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))

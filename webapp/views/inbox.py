@@ -90,16 +90,23 @@ def visible_units(a: Actor) -> list[Unit]:
     return list(db().scalars(select(Unit).where(cond).order_by(Unit.path)))
 
 
-def round_options(a: Actor) -> list[tuple[int, str]]:
-    """The rounds the caller's inbox tasks belong to (their ``context.round_id``), with titles."""
+def filter_options(a: Actor) -> tuple[list[str], list[tuple[int, str]]]:
+    """The processes and the rounds (``context.round_id``, titled by ``context.round_title``) of the
+    caller's inbox, in one query; the rounds table is read only for a round no task names."""
     s = db()
     mine = core_inbox.inbox_query(a).subquery()
     rid = mine.c.context["round_id"].as_integer()
-    ids = sorted({r for r in s.scalars(select(rid).where(rid.is_not(None)).distinct()) if r is not None})
-    if not ids:
-        return []
-    titles = {r.id: f"{r.year} · {r.title}" for r in s.scalars(select(Round).where(Round.id.in_(ids)))}
-    return [(i, titles.get(i, f"#{i}")) for i in ids]
+    rtitle = mine.c.context["round_title"].as_string()
+    processes: set[str] = set()
+    titles: dict[int, str] = {}
+    for key, round_id, title in s.execute(select(mine.c.process_key, rid, rtitle).distinct()):
+        processes.add(key)
+        if round_id is not None and (title or round_id not in titles):
+            titles[round_id] = title or ""
+    missing = [i for i, t in titles.items() if not t]
+    if missing:
+        titles.update({r.id: r.title for r in s.scalars(select(Round).where(Round.id.in_(missing)))})
+    return sorted(processes), [(i, titles[i] or f"#{i}") for i in sorted(titles)]
 
 
 @dataclass
@@ -163,8 +170,7 @@ def index() -> Any:
             UserTask.due_at, UserTask.assignee_id)
     rows = list(s.execute(select(*cols).join(page_ids, page_ids.c.id == UserTask.id)
                           .order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)))
-    mine = core_inbox.inbox_query(a).subquery()
-    processes = sorted(set(s.scalars(select(mine.c.process_key).distinct())))
+    processes, rounds = filter_options(a)
     # Per-row work done once per distinct value: translated labels and URL prefixes (the page shows
     # hundreds of rows; gettext and url_for per cell cost more than the query).
     dues: dict[Any, Due] = {}
@@ -185,7 +191,8 @@ def index() -> Any:
     return render_template(
         "inbox.html", items=items, processes=processes, process=process, due=due, roles=roles, urls=urls,
         page=page, pages=pages, total=total, filters=flt, filter_args=flt.args(), units=units,
-        rounds=round_options(a), saved=core_inbox.saved_filters(user) if user else [],
+        unit_depth=min((u.path.count("/") for u in units), default=0),
+        rounds=rounds, saved=core_inbox.saved_filters(user) if user else [],
         name_max=core_inbox.FILTER_NAME_MAX,
     )
 
@@ -207,7 +214,7 @@ def _saved_message(exc: InvalidInput) -> str:
 def save_filter() -> Any:
     a = actor()
     params = {k: request.form.get(k, "") for k in core_inbox.FILTER_PARAMS}
-    back = core_inbox.clean_filter_params(params)
+    back: dict[str, Any] = dict(core_inbox.clean_filter_params(params))
     if a.user_id is None:
         return redirect(url_for("inbox.index", **back))
     try:
