@@ -111,6 +111,16 @@ def test_instance_page_shows_the_diagram_with_markers(page: Any) -> None:
     page.screenshot(path="/tmp/rectiflow-instance.png", full_page=True)
 
 
+def test_overdue_step_is_marked_on_the_diagram(page: Any) -> None:
+    ex = expect()
+    login(page, "finance")
+    row = inbox_rows(page).filter(has_text=FIN_12)  # the demo's overdue problem
+    ex(row.locator(".chip-red")).to_have_count(1)
+    row.locator("td:nth-child(2) a").click()
+    ex(page.locator("#diagram svg").first).to_be_visible()
+    ex(page.locator("#diagram g.djs-element.rf-overdue[data-element-id='report']")).to_have_count(1)
+
+
 def test_switch_to_english(page: Any) -> None:
     ex = expect()
     login(page, "func")

@@ -15,7 +15,7 @@ from rectiflow.errors import NotFound
 from rectiflow.services import audit
 from rectiflow.services import tasks as task_service
 from rectiflow.services.actors import Actor
-from webapp.web import actor, db
+from webapp.web import actor, db, runtime
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -127,7 +127,10 @@ def markers(inst: ProcessInstance, tasks: list[UserTask] | None = None) -> dict[
     timers = s.scalars(select(Timer.element_id).where(Timer.instance_id == inst.id, Timer.status == "waiting"))
     active = [e for t in tasks if t.status == "ready" for e in place(t.element_id)]
     active += [e for el in timers for e in place(el)]
-    return {"done": [e for e in done if e not in active], "active": sorted(set(active))}
+    now = runtime().clock.now()
+    overdue = sorted({e for t in tasks if t.status == "ready" and t.due_at is not None and t.due_at < now
+                      for e in place(t.element_id)})
+    return {"done": [e for e in done if e not in active], "active": sorted(set(active)), "overdue": overdue}
 
 
 @bp.route("/<int:instance_id>")

@@ -15,6 +15,7 @@
       canvas.zoom("fit-viewport");
       (markers.done || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "rf-done"); } });
       (markers.active || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "rf-active"); } });
+      (markers.overdue || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "rf-overdue"); } });
     })
     .catch(fail);
 })();
