@@ -2,28 +2,66 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rectiflow.clock import Clock
 from rectiflow.db.org import RoleAssignment, Unit, User
-from rectiflow.errors import Conflict, InvalidInput, NotFound
+from rectiflow.errors import InvalidInput, NotFound
 from rectiflow.passwords import hash_password, password_problems, verify_password
 from rectiflow.roles import ROLES
 from rectiflow.services import audit
 
+UNIT_KINDS = ("group", "enterprise", "department")
+LOCALES = ("zh_CN", "en")
+CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _check_text(errors: dict[str, list[str]], key: str, value: str, max_len: int, required: bool = True) -> None:
+    if required and not value.strip():
+        errors.setdefault(key, []).append("required")
+    elif len(value) > max_len:
+        errors.setdefault(key, []).append(f"at most {max_len} characters")
+    elif any(ord(c) < 32 for c in value):
+        errors.setdefault(key, []).append("no control characters")
+
+
+def _raise(errors: dict[str, list[str]], message: str) -> None:
+    if errors:
+        raise InvalidInput(message, errors=errors)
+
+
+def _profile_errors(display_name: str, email: str, locale: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    _check_text(errors, "display_name", display_name, 200)
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        errors.setdefault("email", []).append("not a valid e-mail address")
+    if locale not in LOCALES:
+        errors.setdefault("locale", []).append(f"one of: {', '.join(LOCALES)}")
+    return errors
+
 
 def create_unit(session: Session, clock: Clock, *, code: str, name: str, kind: str, parent_code: str | None = None,
                 name_en: str = "", actor: str = "system") -> Unit:
-    if session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
-        raise Conflict(f"unit code '{code}' already exists")
+    errors: dict[str, list[str]] = {}
+    if not CODE_RE.match(code):
+        errors["code"] = ["letters, digits, '_', '-' or '.', at most 64"]
+    elif session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
+        errors["code"] = ["already exists"]
+    _check_text(errors, "name", name, 200)
+    _check_text(errors, "name_en", name_en, 200, required=False)
+    if kind not in UNIT_KINDS:
+        errors["kind"] = [f"one of: {', '.join(UNIT_KINDS)}"]
     parent = None
     if parent_code is not None:
         parent = session.scalar(select(Unit).where(Unit.code == parent_code))
         if parent is None:
-            raise NotFound(f"parent unit '{parent_code}' not found")
+            errors["parent"] = ["not found"]
+    _raise(errors, f"unit '{code}' not created")
     unit = Unit(code=code, name=name, name_en=name_en, kind=kind, parent_id=parent.id if parent else None)
     session.add(unit)
     session.flush()
@@ -43,11 +81,15 @@ def unit_by_code(session: Session, code: str) -> Unit:
 
 def create_user(session: Session, clock: Clock, *, username: str, display_name: str, password: str,
                 email: str = "", locale: str = "zh_CN", actor: str = "system") -> User:
+    errors = _profile_errors(display_name, email, locale)
+    if not CODE_RE.match(username):
+        errors["username"] = ["letters, digits, '_', '-' or '.', at most 64"]
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors["username"] = ["already exists"]
     problems = password_problems(password)
     if problems:
-        raise InvalidInput("password too weak", errors={"password": problems})
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user '{username}' already exists")
+        errors["password"] = problems
+    _raise(errors, "password too weak" if list(errors) == ["password"] else f"user '{username}' not created")
     user = User(username=username, display_name=display_name, email=email, password_hash=hash_password(password),
                 locale=locale, is_active=True, preferences={}, created_at=clock.now())
     session.add(user)
@@ -90,6 +132,85 @@ def assign(session: Session, clock: Clock, username: str, role: str, unit_code: 
     session.flush()
 
 
+def unassign(session: Session, clock: Clock, username: str, role: str, unit_code: str, actor: str = "system") -> None:
+    user = user_by_name(session, username)
+    unit = unit_by_code(session, unit_code)
+    if role == "admin" and username == actor:
+        raise InvalidInput("cannot remove your own administrator role",
+                           errors={"role": ["you cannot remove your own administrator role"]})
+    ra = session.scalar(select(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.unit_id == unit.id))
+    if ra is None:
+        raise NotFound(f"'{username}' does not hold '{role}' in '{unit_code}'")
+    session.delete(ra)
+    audit.record(session, at=clock.now(), actor=actor, action="role.unassigned", object_type="user",
+                 object_id=str(user.id), payload={"role": role, "unit": unit_code})
+    session.flush()
+
+
+def set_active(session: Session, clock: Clock, username: str, active: bool, actor: str = "system") -> None:
+    """Deactivated users cannot log in, and their open sessions end on the next request."""
+    user = user_by_name(session, username)
+    if not active and username == actor:
+        raise InvalidInput("cannot deactivate yourself",
+                           errors={"active": ["you cannot deactivate your own account"]})
+    if user.is_active == active:
+        return
+    user.is_active = active
+    audit.record(session, at=clock.now(), actor=actor, action="user.activated" if active else "user.deactivated",
+                 object_type="user", object_id=str(user.id), payload={"username": username})
+    session.flush()
+
+
+def update_user(session: Session, clock: Clock, username: str, display_name: str, email: str, locale: str,
+                actor: str = "system") -> User:
+    user = user_by_name(session, username)
+    _raise(_profile_errors(display_name, email, locale), f"user '{username}' not updated")
+    changes = {k: [getattr(user, k), v] for k, v in
+               (("display_name", display_name), ("email", email), ("locale", locale)) if getattr(user, k) != v}
+    if changes:
+        user.display_name, user.email, user.locale = display_name, email, locale
+        audit.record(session, at=clock.now(), actor=actor, action="user.updated", object_type="user",
+                     object_id=str(user.id), payload={"username": username, "changes": changes})
+        session.flush()
+    return user
+
+
+def rename_unit(session: Session, clock: Clock, code: str, name: str, name_en: str = "",
+                actor: str = "system") -> Unit:
+    """Names only: a unit's place in the tree (its path) is copied onto tasks and problems, so moving a
+    subtree is not offered here."""
+    unit = unit_by_code(session, code)
+    errors: dict[str, list[str]] = {}
+    _check_text(errors, "name", name, 200)
+    _check_text(errors, "name_en", name_en, 200, required=False)
+    _raise(errors, f"unit '{code}' not renamed")
+    if (unit.name, unit.name_en) != (name, name_en):
+        payload = {"code": code, "name": [unit.name, name], "name_en": [unit.name_en, name_en]}
+        unit.name, unit.name_en = name, name_en
+        audit.record(session, at=clock.now(), actor=actor, action="unit.renamed", object_type="unit",
+                     object_id=str(unit.id), payload=payload)
+        session.flush()
+    return unit
+
+
+def unit_tree(session: Session) -> list[tuple[Unit, int]]:
+    """Every unit with its depth (0 for a root), parents before children, siblings by code."""
+    units = list(session.scalars(select(Unit).order_by(Unit.code)))
+    children: dict[int | None, list[Unit]] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u)
+    out: list[tuple[Unit, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for u in children.get(parent, []):
+            out.append((u, depth))
+            walk(u.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
@@ -104,16 +225,28 @@ class UserRow:
     display_name: str
     email: str
     roles: list[dict[str, str]]
+    is_active: bool = True
+    locale: str = "zh_CN"
 
 
-def list_users(session: Session) -> list[UserRow]:
-    rows = session.execute(
-        select(User, RoleAssignment.role, Unit.code, Unit.name)
-        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
-        .outerjoin(Unit, Unit.id == RoleAssignment.unit_id).order_by(User.username)).all()
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_users(session: Session, search: str = "") -> list[UserRow]:
+    """Users with their assignments; ``search`` matches username, display name or e-mail (substring)."""
+    q = (select(User, RoleAssignment.role, Unit.code, Unit.name)
+         .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+         .outerjoin(Unit, Unit.id == RoleAssignment.unit_id).order_by(User.username, RoleAssignment.id))
+    if search.strip():
+        pattern = _like(search.strip().lower())
+        q = q.where(or_(*(func.lower(col).like(pattern, escape="\\")
+                          for col in (User.username, User.display_name, User.email))))
+    rows = session.execute(q).all()
     out: dict[str, UserRow] = {}
     for user, role, code, name in rows:
-        row = out.setdefault(user.username, UserRow(user.username, user.display_name, user.email, []))
+        row = out.setdefault(user.username, UserRow(user.username, user.display_name, user.email, [],
+                                                     user.is_active, user.locale))
         if role:
             row.roles.append({"role": role, "unit": code, "unit_name": name})
     return list(out.values())

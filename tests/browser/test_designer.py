@@ -5,14 +5,13 @@ and a dry-run migration of an old instance shows what would change."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
+from browser_support import PASSWORD, expect, login, logout  # noqa: F401
 from sqlalchemy import select
 
 pytestmark = pytest.mark.browser
-PASSWORD = "rectiflow2025"
 
 ADD_REVIEW_STEP = """() => {
   const m = window.rfDesigner.modeler;
@@ -28,20 +27,6 @@ ADD_REVIEW_STEP = """() => {
   modeling.connect(task, reg.get('end'));
   return task.id;
 }"""
-
-
-def expect() -> Any:
-    from playwright.sync_api import expect as _expect
-
-    return _expect
-
-
-def login(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button.primary")
-    expect()(page.locator("h1")).to_have_text(re.compile("我的待办|My tasks"))
 
 
 def _complete(rt: Any, instance_id: int, element: str, data: dict[str, Any]) -> None:

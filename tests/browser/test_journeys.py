@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 import pytest
+from browser_support import PASSWORD, expect, login, logout  # noqa: F401
 
 pytestmark = pytest.mark.browser
-PASSWORD = "rectiflow2025"
 FIN_11 = "整改：问题 1.1"
 FIN_12 = "整改：问题 1.2"
 FUNC_21 = "上级业务部门意见：问题 2.1"
@@ -28,25 +28,6 @@ INBOXES: dict[str, tuple[str, ...]] = {
     "func": (FUNC_21,),
     "admin": (),
 }
-
-
-def expect() -> Any:
-    from playwright.sync_api import expect as _expect
-
-    return _expect
-
-
-def login(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button.primary")
-    expect()(page.locator("h1")).to_have_text(re.compile("我的待办|My tasks"))
-
-
-def logout(page: Any) -> None:
-    page.click("form[action='/logout'] button")
-    expect()(page.locator("#username")).to_be_visible()
 
 
 def inbox_rows(page: Any) -> Any:
