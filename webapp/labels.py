@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -53,7 +55,7 @@ NOTICE_KIND = {
 }
 
 
-def _lookup(table: dict[str, object]):  # type: ignore[no-untyped-def]
+def _lookup(table: Mapping[str, object]) -> Callable[[str], str]:
     return lambda code: str(table.get(code, code))
 
 
@@ -66,7 +68,7 @@ def localdt(value: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def template_globals() -> dict[str, object]:
+def template_globals() -> dict[str, Callable[..., Any]]:
     return {
         "task_status": _lookup(TASK_STATUS),
         "instance_status": _lookup(INSTANCE_STATUS),

@@ -21,7 +21,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -148,7 +148,7 @@ def _refuse(name: str, code: str, reason: str, **params: str) -> InvalidInput:
     return InvalidInput(f"{name}: {reason}", file=name, reason=reason, code=code, params=params)
 
 
-def _chunks(stream: bytes | BinaryIO) -> Any:
+def _chunks(stream: bytes | IO[bytes]) -> Any:
     if isinstance(stream, bytes | bytearray | memoryview):
         stream = io.BytesIO(bytes(stream))
     while chunk := stream.read(CHUNK):
@@ -156,7 +156,7 @@ def _chunks(stream: bytes | BinaryIO) -> Any:
 
 
 def store_file(session: Session, clock: Clock, settings: Any, actor: Any, filename: str,
-               stream_bytes: bytes | BinaryIO, unit_path: str) -> StoredFile:
+               stream_bytes: bytes | IO[bytes], unit_path: str) -> StoredFile:
     """Check and store one upload; return its row (an existing one for identical bytes).
 
     Raises ``InvalidInput`` naming the file and the reason: empty, larger than

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.runtime import ProcessInstance, Timer
@@ -37,7 +38,7 @@ class TickReport:
     failures: int = 0
 
 
-def _due(now, exclude: set[int] | None = None):  # type: ignore[no-untyped-def]
+def _due(now: datetime, exclude: set[int] | None = None) -> Select[int]:
     q = (select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
          .where(Timer.status == "waiting", Timer.due_at < now, ProcessInstance.status == "running"))
     if exclude:
@@ -121,10 +122,10 @@ def tick(rt: Runtime, batch: int = 200) -> TickReport:
         return report
     seen: set[int] = set()  # an instance whose timer stays waiting is not claimed twice in one tick
     while len(seen) < batch:
-        iid, outcome = claim_and_fire_next(rt, seen)
-        if iid is None:
+        claimed, outcome = claim_and_fire_next(rt, seen)
+        if claimed is None:
             break
-        seen.add(iid)
+        seen.add(claimed)
         report.claimed += 1
         if outcome == "fired":
             report.fired_instances += 1

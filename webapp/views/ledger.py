@@ -53,8 +53,8 @@ def index() -> Any:
     q = problem_query(a, request.args)
     rows = list(s.scalars(q.order_by(Problem.round_id, Problem.sort_key).limit(1000)))
     sub = q.subquery()
-    by_colour = dict(s.execute(select(sub.c.colour, func.count()).group_by(sub.c.colour)).all())
-    by_status = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
+    by_colour: dict[str, int] = dict(s.execute(select(sub.c.colour, func.count()).group_by(sub.c.colour)).all())
+    by_status: dict[str, int] = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
     rounds = list(s.scalars(select(Round).order_by(Round.year.desc(), Round.number.desc())))
     total_visible = s.scalar(select(func.count(Problem.id)).where(scope_condition(a))) or 0
     return render_template(

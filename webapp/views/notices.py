@@ -14,20 +14,26 @@ from webapp.web import actor, db, runtime
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 
+def _me() -> int:
+    uid = actor().user_id
+    assert uid is not None  # the login check runs before every page of this blueprint
+    return uid
+
+
 @bp.route("/")
 def index() -> Any:
-    rows = notifications.list_notices(db(), actor().user_id)
+    rows = notifications.list_notices(db(), _me())
     return render_template("notices.html", rows=rows)
 
 
 @bp.route("/<int:notice_id>/read", methods=["POST"])
 def read(notice_id: int) -> Any:
-    notifications.mark_read(db(), runtime().clock, actor().user_id, notice_id)
+    notifications.mark_read(db(), runtime().clock, _me(), notice_id)
     return redirect(url_for("notices.index"))
 
 
 @bp.route("/<int:notice_id>/ack", methods=["POST"])
 def ack(notice_id: int) -> Any:
-    notifications.acknowledge(db(), runtime().clock, actor().user_id, notice_id, actor().username)
+    notifications.acknowledge(db(), runtime().clock, _me(), notice_id, actor().username)
     flash(_("Notice acknowledged."), "success")
     return redirect(url_for("notices.index"))

@@ -61,7 +61,7 @@ def index() -> Any:
             notifications.set_preferences(db(), runtime().clock, user.id, data, actor().username)
         except InvalidInput as exc:
             errors = exc.errors
-            prefs = {"email": data["email"], "digest": data["digest"]}
+            prefs: dict[str, Any] = {"email": data["email"], "digest": data["digest"]}
             return render_template("preferences.html", prefs=prefs, hooks=request.form.get("webhooks", ""),
                                    errors=errors, has_email=bool(user.email)), 400
         flash(_("Notification settings saved."), "success")
