@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from rectiflow.db.domain import Notice, Problem, Round
 from rectiflow.db.jobs import Incident
-from tests.web.conftest import login, post, ready_tasks, start
+from tests.web.conftest import login, logout, post, ready_tasks, start
 
 pytestmark = pytest.mark.usefixtures("deployed")
 USERS = [
@@ -185,3 +185,28 @@ def test_inbox_query_count_does_not_grow_with_tasks(rt, org, client):
     many = count_queries(rt, lambda: client.get("/"))
     assert few == many <= 8, (few, many)
     print("inbox queries:", few)
+
+
+def test_ledger_filters_by_unit_and_category_and_lists_only_visible_rounds(rt, client):
+    from sqlalchemy import select
+
+    from rectiflow.db.domain import Problem, Round
+    from rectiflow.services.demo import DEMO_PASSWORD, load_demo
+
+    load_demo(rt)
+    with rt.reads() as s:
+        problems = list(s.scalars(select(Problem)))
+        rounds = list(s.scalars(select(Round)))
+    assert problems and rounds
+    login(client, "b_rect", DEMO_PASSWORD)  # plant B sees none of the demo round's problems
+    page = client.get("/ledger/").get_data(as_text=True)
+    assert all(r.title not in page for r in rounds)
+    logout(client)
+    login(client, "office", DEMO_PASSWORD)
+    one = problems[0]
+    query = {"category": one.category, "unit": one.unit_path}
+    page = client.get("/ledger/", query_string=query).get_data(as_text=True)
+    expected = [p for p in problems if p.category == one.category and p.unit_path.startswith(one.unit_path)]
+    assert f"{len(expected)} " in page
+    export = client.get("/ledger/export.xlsx", query_string={"category": one.category})
+    assert export.status_code == 200 and export.data[:2] == b"PK"

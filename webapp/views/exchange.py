@@ -175,6 +175,12 @@ def ledger_export() -> Any:
         filters["colour"] = args["colour"]
     if args.get("supervised") in ("1", "0"):
         filters["supervised"] = args["supervised"]
+    if args.get("category"):
+        filters["category"] = args["category"]
+    if args.get("unit"):  # the ledger page filters by unit path; the export service takes the unit's id
+        unit_id = db().scalar(select(Unit.id).where(Unit.path == args["unit"]))
+        if unit_id is not None:
+            filters["unit_id"] = unit_id
     data = exchange_excel.export_ledger(db(), actor(), filters)
     return _download(data, f"整改台账_{runtime().clock.today().isoformat()}.xlsx", XLSX)
 

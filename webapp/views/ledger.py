@@ -1,4 +1,5 @@
-"""综合查询: the problems the caller may see, filtered by round, status, colour and supervision."""
+"""综合查询: the problems the caller may see, filtered by round, unit, category, status, colour and
+supervision, with counts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
 from rectiflow.services import chain
 from rectiflow.services.actors import Actor
-from webapp.views.inbox import _like_prefix
+from webapp.views.inbox import _like_prefix, visible_units
 from webapp.web import actor, db
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -31,6 +32,10 @@ def problem_query(a: Actor, args: Any) -> Select[Any]:
     q = select(Problem).where(scope_condition(a))
     if (rid := args.get("round", "")).isdigit():
         q = q.where(Problem.round_id == int(rid))
+    if (unit_path := args.get("unit", "")).startswith("/") and a.can_see(unit_path):
+        q = q.where(Problem.unit_path >= unit_path, Problem.unit_path < unit_path + "\uffff")
+    if category := args.get("category", ""):
+        q = q.where(Problem.category == category)
     if args.get("status") in STATUSES:
         q = q.where(Problem.status == args["status"])
     if args.get("colour") in COLOURS:
@@ -55,12 +60,17 @@ def index() -> Any:
     sub = q.subquery()
     by_colour: dict[str, int] = dict(s.execute(select(sub.c.colour, func.count()).group_by(sub.c.colour)).all())
     by_status: dict[str, int] = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
-    rounds = list(s.scalars(select(Round).order_by(Round.year.desc(), Round.number.desc())))
+    visible = select(Problem.round_id).where(scope_condition(a))
+    rounds = list(s.scalars(select(Round).where(Round.id.in_(visible))
+                            .order_by(Round.year.desc(), Round.number.desc())))
+    categories = sorted(s.scalars(select(Problem.category).where(scope_condition(a)).distinct()))
     total_visible = s.scalar(select(func.count(Problem.id)).where(scope_condition(a))) or 0
     return render_template(
         "ledger.html",
         rows=rows,
         rounds=rounds,
+        units=visible_units(a),
+        categories=categories,
         by_colour=by_colour,
         by_status=by_status,
         args=request.args,
