@@ -152,7 +152,7 @@ def load_demo_round(rt: Any, session: Session) -> Round:
         actor="demo",
         unit_code="plant_a",
         year=feedback.year,
-        number=90,
+        number=1,
         title=DEMO_TITLE,
         team="第一巡察组",
         feedback_date=feedback,

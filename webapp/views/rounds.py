@@ -35,7 +35,7 @@ REPORT_KINDS = {
     "annual_report": _l("Annual report"),
 }
 REPORT_STATUS = {
-    "pending": _l("Pending"),
+    "pending": _l("Not yet submitted"),
     "submitted": _l("Submitted"),
     "accepted": _l("Accepted"),
     "overdue": _l("Overdue"),
