@@ -32,6 +32,7 @@ class Settings:
     mail_from: str = "rectiflow@example.test"
     base_url: str = "http://127.0.0.1:5000"
     tick_seconds: float = 5.0
+    timer_batch: int = 25  # due instances fired per transaction (one commit, a savepoint each)
     job_lease_seconds: int = 60
     max_upload_bytes: int = 20 * 1024 * 1024
     default_locale: str = "zh_CN"
@@ -71,9 +72,12 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     try:
         tick = float(env.get("RECTIFLOW_TICK_SECONDS") or 5)
         lease = int(env.get("RECTIFLOW_JOB_LEASE_SECONDS") or 60)
+        timer_batch = int(env.get("RECTIFLOW_TIMER_BATCH") or 25)
         max_upload = int(env.get("RECTIFLOW_MAX_UPLOAD_MB") or 20) * 1024 * 1024
     except ValueError as exc:
         raise ConfigurationError(f"invalid number in configuration: {exc}") from exc
+    if not 1 <= timer_batch <= 500:
+        raise ConfigurationError(f"RECTIFLOW_TIMER_BATCH must be between 1 and 500, not {timer_batch}")
     settings = Settings(
         instance_dir=instance_dir,
         database_url=_normalise_db_url(db_url),
@@ -86,6 +90,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         mail_from=env.get("RECTIFLOW_MAIL_FROM") or "rectiflow@example.test",
         base_url=env.get("RECTIFLOW_BASE_URL") or "http://127.0.0.1:5000",
         tick_seconds=tick,
+        timer_batch=timer_batch,
         job_lease_seconds=lease,
         max_upload_bytes=max_upload,
         default_locale=env.get("RECTIFLOW_DEFAULT_LOCALE") or "zh_CN",

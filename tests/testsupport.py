@@ -4,7 +4,7 @@ directories have a conftest.py and ``import conftest`` would pick whichever was 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -57,3 +57,51 @@ def truncate_all(url: str) -> None:
     eng.dispose()
 
 
+NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
+
+
+def divide_after_timer_xml() -> bytes:
+    """start → wait until ``due`` → script ``quotient = 100 / divisor`` → end."""
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions {NS} id="d_div" targetNamespace="x">'
+           f'<bpmn:process id="divide_later" name="到期后计算" isExecutable="true"><bpmn:laneSet id="ls">'
+           f'<bpmn:lane id="rectification_office" name="整改办公室"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+           f'<bpmn:flowNodeRef>wait</bpmn:flowNodeRef><bpmn:flowNodeRef>divide</bpmn:flowNodeRef>'
+           f'<bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet><bpmn:startEvent id="start"/>'
+           f'<bpmn:intermediateCatchEvent id="wait" name="到期"><bpmn:timerEventDefinition id="td">'
+           f'<bpmn:timeDate xsi:type="bpmn:tFormalExpression">due</bpmn:timeDate>'
+           f'</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+           f'<bpmn:scriptTask id="divide" name="计算"><bpmn:script>quotient = 100 / divisor</bpmn:script>'
+           f'</bpmn:scriptTask><bpmn:endEvent id="end"/>'
+           f'<bpmn:sequenceFlow id="a" sourceRef="start" targetRef="wait"/>'
+           f'<bpmn:sequenceFlow id="b" sourceRef="wait" targetRef="divide"/>'
+           f'<bpmn:sequenceFlow id="c" sourceRef="divide" targetRef="end"/></bpmn:process></bpmn:definitions>')
+    from rectiflow.bpmn_layout import layout
+
+    return layout(xml.encode())
+
+
+def start_waiting(rt, org):
+    """Six instances waiting on one due instant; the fourth divides by zero when it fires."""
+    from rectiflow.services import instances
+    from rectiflow.services.definitions import Sources, deploy
+
+    due = rt.clock.now() + timedelta(days=1)
+    with rt.sessions.begin() as s:
+        deploy(s, rt, Sources(bpmn={"divide_later.bpmn": divide_after_timer_xml()}, forms={}), actor="test")
+        ids = [instances.start_instance(s, rt, "divide_later", {"due": due.isoformat(), "divisor": 0 if i == 3 else 4},
+                                        unit_id=org["units"]["plant_a"]).id for i in range(6)]
+    rt.clock.set(due + timedelta(seconds=2))
+    return ids
+
+
+def timer_statuses(rt, ids):
+    from sqlalchemy import select
+
+    from rectiflow.db.runtime import ProcessInstance, Timer
+
+    with rt.reads() as s:
+        rows = s.execute(select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.state)
+                         .where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)).all()
+        timer_rows = dict(s.execute(select(Timer.instance_id, Timer.status).where(Timer.instance_id.in_(ids))).all())
+    return [(r.status, timer_rows[r.id]) for r in rows], {r.id: r.state for r in rows}

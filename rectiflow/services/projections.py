@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from rectiflow import engine
@@ -115,11 +115,12 @@ def _sync_timers(session: Session, trig: Trigger, now: datetime) -> None:
     # Gone, or re-armed with another due time (a cycle, an extension): fired if it was due, else cancelled.
     changed = [tid for tid, due in before.items() if tid not in waiting or waiting[tid].due_at != due]
     if changed:
-        base = update(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(changed),
-                                   Timer.status == "waiting")
-        session.execute(base.where(Timer.due_at < now).values(
-            status="fired", fired_at=now, lateness_s=_seconds_since(Timer.due_at, now, session)))
-        session.execute(base.values(status="cancelled"))
+        due = Timer.due_at < now
+        session.execute(
+            update(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(changed), Timer.status == "waiting")
+            .values(status=case((due, "fired"), else_="cancelled"), fired_at=case((due, now), else_=None),
+                    lateness_s=case((due, _seconds_since(Timer.due_at, now, session)), else_=None))
+            .execution_options(synchronize_session=False))  # no Timer objects live here: skip the ORM's sync
     for task_id, t in waiting.items():
         if before.get(task_id) == t.due_at:
             continue

@@ -1,15 +1,16 @@
-"""Claiming and firing due timers. Each instance's timers fire in their own transaction.
+"""Claiming and firing due timers, a batch of instances per transaction and a savepoint per instance.
 
 Exactly once: the timer row flips from waiting to fired in the same transaction as the instance
 state, under the instance's optimistic lock; a second scheduler that loaded the same version loses
 with a Conflict and writes nothing.
 
 On PostgreSQL several schedulers (worker processes) share the work without meeting: each firing
-transaction *claims* its instance with ``SELECT … FOR UPDATE OF timers SKIP LOCKED LIMIT 1`` over
-the due timers, so two workers never pick the same instance and never read the same list of ids to
-fight over. The row lock is held until that transaction commits, when the timer is no longer
-waiting. A crash releases the lock with the connection; the timer is still waiting and the next
-tick fires it (timers that fell due while everything was down fire on restart).
+transaction *claims* a batch of instances with ``SELECT … FOR UPDATE OF timers SKIP LOCKED LIMIT n``
+over the due timers, so two workers never pick the same instance and never read the same list of
+ids to fight over. The row locks are held until that transaction commits, when the timers are no
+longer waiting. Each instance fires in its own savepoint, so one that fails rolls back alone. A
+crash releases the locks with the connection; the timers are still waiting and the next tick fires
+them (timers that fell due while everything was down fire on restart).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rectiflow.errors import Conflict, NotFound
 from rectiflow.services import instances
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.triggers import EngineFailure, record_engine_incident
+from rectiflow.services.uow import savepoint
 
 log = logging.getLogger(__name__)
 
@@ -53,84 +55,71 @@ def due_instance_ids(rt: Runtime, limit: int = 200) -> list[int]:
     return list(dict.fromkeys(rows))
 
 
-def _fire(session: Session, rt: Runtime, instance_id: int) -> bool:
-    try:
-        instances.fire_timers(session, rt, instance_id)
-        session.commit()
-        return True
-    except (Conflict, NotFound):
-        session.rollback()
-        return False
-    except EngineFailure as exc:
-        session.rollback()
-        record_engine_incident(rt, instance_id, None, str(exc))
-        raise
+def _claim(session: Session, rt: Runtime, limit: int, exclude: set[int]) -> list[int]:
+    """Due instances for this transaction. On PostgreSQL their due timer rows stay locked until it
+    commits and other workers skip them; SQLite has one writer at a time anyway."""
+    q = _due(rt.clock.now(), exclude).limit(limit)
+    if not rt.settings.is_sqlite:
+        q = q.with_for_update(of=Timer, skip_locked=True)
+    return list(dict.fromkeys(session.execute(q).scalars()))
 
 
-def fire_instance_timers(rt: Runtime, instance_id: int) -> bool:
-    """Fire whatever is due on one instance, in one transaction. False if another worker got there."""
+def fire_batch(rt: Runtime, exclude: set[int] | None = None, size: int | None = None) -> tuple[list[int], TickReport]:
+    """Claim up to ``size`` due instances and fire each in its own savepoint, under one commit.
+
+    A year-end milestone makes every problem of a round fall due at the same instant; one commit per
+    instance made that burst wait on the database's log flush thousands of times. An instance that
+    loses a race (Conflict) or fails (an incident is recorded and it stops being claimed) rolls back
+    alone; the others commit together. Returns the claimed ids (empty: nothing claimable)."""
+    report = TickReport()
+    failures: list[tuple[int, str]] = []
     session = rt.sessions()
     try:
-        if not rt.settings.is_sqlite:
-            locked = session.execute(
-                select(Timer.id).where(Timer.instance_id == instance_id, Timer.status == "waiting",
-                                       Timer.due_at < rt.clock.now()).with_for_update(skip_locked=True)
-            ).scalars().all()
-            if not locked:
-                session.rollback()
-                return False
-        return _fire(session, rt, instance_id)
-    finally:
-        session.close()
-
-
-def claim_and_fire_next(rt: Runtime, exclude: set[int]) -> tuple[int | None, str]:
-    """PostgreSQL: claim the next due instance no other worker holds and fire it, in one transaction.
-
-    Returns (instance id, "fired" | "conflict" | "failed"), or (None, "") when nothing is claimable."""
-    session = rt.sessions()
-    try:
-        iid = session.execute(
-            _due(rt.clock.now(), exclude).limit(1).with_for_update(of=Timer, skip_locked=True)
-        ).scalar()
-        if iid is None:
+        ids = _claim(session, rt, size or rt.settings.timer_batch, exclude or set())
+        if not ids:
             session.rollback()
-            return None, ""
-        try:
-            return iid, "fired" if _fire(session, rt, iid) else "conflict"
-        except EngineFailure:
-            log.exception("timer firing failed on instance %s", iid)
-            return iid, "failed"
+            return ids, report
+        # One query puts every claimed instance in the session: each trigger's lookup is then free.
+        # (Held in a local: the session's identity map keeps only weak references.)
+        loaded = session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(ids))).all()
+        for iid in ids:
+            report.claimed += 1
+            try:
+                with savepoint(session):
+                    instances.fire_timers(session, rt, iid)
+                report.fired_instances += 1
+            except (Conflict, NotFound):
+                report.conflicts += 1  # another worker fired it first, or it was terminated meanwhile
+            except Exception as exc:  # noqa: BLE001 - one broken instance must not block the batch
+                report.failures += 1
+                failures.append((iid, str(exc)))
+                if not isinstance(exc, EngineFailure):
+                    log.exception("timer firing failed on instance %s", iid)
+        session.commit()
+        del loaded
+    except BaseException:
+        session.rollback()
+        raise
     finally:
         session.close()
+    for iid, message in failures:  # after the batch: each incident in its own transaction
+        log.error("timer firing failed on instance %s: %s", iid, message)
+        record_engine_incident(rt, iid, None, message)
+    return ids, report
 
 
 def tick(rt: Runtime, batch: int = 200) -> TickReport:
-    """Fire up to ``batch`` due instances. ``claimed == 0`` means nothing (claimable) was due."""
+    """Fire up to ``batch`` due instances, ``settings.timer_batch`` per transaction.
+    ``claimed == 0`` means nothing (claimable) was due."""
     report = TickReport()
-    if rt.settings.is_sqlite:  # one writer at a time anyway: read the ids, fire one by one
-        for iid in due_instance_ids(rt, batch):
-            report.claimed += 1
-            try:
-                if fire_instance_timers(rt, iid):
-                    report.fired_instances += 1
-                else:
-                    report.conflicts += 1
-            except EngineFailure:
-                report.failures += 1
-                log.exception("timer firing failed on instance %s", iid)
-        return report
     seen: set[int] = set()  # an instance whose timer stays waiting is not claimed twice in one tick
     while len(seen) < batch:
-        claimed, outcome = claim_and_fire_next(rt, seen)
-        if claimed is None:
+        ids, part = fire_batch(rt, seen, min(rt.settings.timer_batch, batch - len(seen)))
+        if not ids:
             break
-        seen.add(claimed)
-        report.claimed += 1
-        if outcome == "fired":
-            report.fired_instances += 1
-        elif outcome == "conflict":
-            report.conflicts += 1
-        else:
-            report.failures += 1
+        seen.update(ids)
+        report.claimed += part.claimed
+        report.fired_instances += part.fired_instances
+        report.conflicts += part.conflicts
+        report.failures += part.failures
     return report

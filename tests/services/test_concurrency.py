@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text, update
+from testsupport import start_waiting, timer_statuses
 
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
@@ -85,3 +86,33 @@ def test_two_schedulers_fire_each_timer_once(rt, org):
         assert fired_events == 20
         versions = s.scalars(select(ProcessInstance.version).where(ProcessInstance.id.in_(ids))).all()
         assert set(versions) == {3}  # insert, first state write, exactly one firing
+
+
+def test_an_instance_changed_during_a_timer_batch_is_a_conflict_for_it_alone(rt, org, monkeypatch):
+    """(PostgreSQL only: on SQLite nothing can write while a batch holds the write lock.)"""
+    waiting = start_waiting(rt, org)
+    other = create_engine(rt.settings.database_url)
+    real = instances.fire_timers
+
+    def racing(session, rt_, instance_id):
+        if instance_id == waiting[1]:  # another process writes this instance after the claim
+            with other.begin() as conn:
+                conn.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                             .values(version=ProcessInstance.version + 1))
+        return real(session, rt_, instance_id)
+
+    monkeypatch.setattr(instances, "fire_timers", racing)
+    rt.settings = rt.settings.with_(timer_batch=3)
+    try:
+        report = timers.tick(rt)
+    finally:
+        other.dispose()
+    assert (report.fired_instances, report.conflicts, report.failures) == (4, 1, 1)
+    got, _ = timer_statuses(rt, waiting)
+    assert got[1] == ("running", "waiting")
+    monkeypatch.setattr(instances, "fire_timers", real)
+    assert timers.tick(rt).fired_instances == 1  # fired on the next tick
+    with rt.reads() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "timers.fired", AuditEvent.object_id == str(waiting[1]))) == 1
+        assert s.execute(text("SELECT count(*) FROM timers WHERE status = 'waiting'")).scalar_one() == 1
