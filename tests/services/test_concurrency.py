@@ -92,16 +92,17 @@ def test_an_instance_changed_during_a_timer_batch_is_a_conflict_for_it_alone(rt,
     """(PostgreSQL only: on SQLite nothing can write while a batch holds the write lock.)"""
     waiting = start_waiting(rt, org)
     other = create_engine(rt.settings.database_url)
-    real = instances.fire_timers
+    real = instances.load
 
-    def racing(session, rt_, instance_id):
-        if instance_id == waiting[1]:  # another process writes this instance after the claim
+    def racing(session, rt_, instance_id, **kw):
+        inst = real(session, rt_, instance_id, **kw)
+        if instance_id == waiting[1]:  # another process writes this instance right after each load
             with other.begin() as conn:
                 conn.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
                              .values(version=ProcessInstance.version + 1))
-        return real(session, rt_, instance_id)
+        return inst
 
-    monkeypatch.setattr(instances, "fire_timers", racing)
+    monkeypatch.setattr(instances, "load", racing)
     rt.settings = rt.settings.with_(timer_batch=3)
     try:
         report = timers.tick(rt)
@@ -110,7 +111,7 @@ def test_an_instance_changed_during_a_timer_batch_is_a_conflict_for_it_alone(rt,
     assert (report.fired_instances, report.conflicts, report.failures) == (4, 1, 1)
     got, _ = timer_statuses(rt, waiting)
     assert got[1] == ("running", "waiting")
-    monkeypatch.setattr(instances, "fire_timers", real)
+    monkeypatch.setattr(instances, "load", real)
     assert timers.tick(rt).fired_instances == 1  # fired on the next tick
     with rt.reads() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(
