@@ -15,7 +15,8 @@ from rectiflow.db.org import Unit
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
 from rectiflow.domain.deadlines import due_instant
 from rectiflow.engine import sandbox
-from rectiflow.services.runtime import Runtime
+from rectiflow.services.runtime import Runtime, UnitRef
+from rectiflow.services.uow import after_commit
 
 if TYPE_CHECKING:
     from rectiflow.services.triggers import Trigger
@@ -98,15 +99,24 @@ def _due(rt: Runtime, expr: str | None, data: dict[str, Any]) -> datetime | None
 
 
 def _scope_unit(session: Session, rt: Runtime, inst: ProcessInstance, expr: str | None,
-                data: dict[str, Any]) -> Unit | None:
+                data: dict[str, Any]) -> UnitRef | None:
     value = _evaluate(rt, expr, data) if expr else data.get("unit_id", inst.unit_id)
     if value is None:
         value = inst.unit_id
+    if not isinstance(value, int | str) or isinstance(value, bool):
+        return None
+    cached = rt.units.get(value)
+    if cached is not None:
+        return cached
     if isinstance(value, int):
-        return session.get(Unit, value)
-    if isinstance(value, str):
-        return session.scalar(select(Unit).where(Unit.code == value))
-    return None
+        unit = session.get(Unit, value)
+    else:
+        unit = session.scalar(select(Unit).where(Unit.code == value))
+    if unit is None:
+        return None
+    ref = UnitRef(unit.id, unit.path)
+    after_commit(session, lambda: rt.units.put(value, ref))
+    return ref
 
 
 def _sync_timers(session: Session, trig: Trigger, now: datetime) -> None:

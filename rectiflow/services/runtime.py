@@ -49,6 +49,27 @@ class WorkflowCache:
             self._items.clear()
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    path: str
+
+
+class UnitCache:
+    """Unit id or code → (id, path). Safe to keep for the life of the process because a unit's
+    code and place in the tree never change (only its names do: see ``users.rename_unit``).
+    Entries are added after the commit that read them, so a rolled-back unit is never cached."""
+
+    def __init__(self) -> None:
+        self._items: dict[int | str, UnitRef] = {}
+
+    def get(self, key: int | str) -> UnitRef | None:
+        return self._items.get(key)
+
+    def put(self, key: int | str, ref: UnitRef) -> None:
+        self._items[key] = ref
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -62,6 +83,7 @@ class Runtime:
     bundles: dict[str, Any] = field(default_factory=dict)  # definition content hash → ParsedBundle
     definitions: dict[int, Any] = field(default_factory=dict)  # definition id → DefinitionInfo (immutable)
     forms: dict[str, Any] = field(default_factory=dict)  # form content hash → Form
+    units: UnitCache = field(default_factory=UnitCache)
     helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # Called after a commit that queued jobs, so an in-process worker can run them right away.
     on_jobs_queued: Callable[[], None] | None = None
