@@ -258,14 +258,26 @@ class Accountability(Base):
 
 
 class StoredFile(Base):
-    """Evidence, stored content-addressed on disk; the row holds who may see it."""
+    """Evidence content, stored once on disk by its sha256. Who may see it, and under which name,
+    is in its grants: the same bytes uploaded for two units are two grants on one file."""
 
     __tablename__ = "stored_files"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FileGrant(Base):
+    """One upload of a stored file for a unit: the name given there and the scope it is seen in."""
+
+    __tablename__ = "file_grants"
+    __table_args__ = (UniqueConstraint("sha256", "unit_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"), index=True)
     unit_path: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(String(255))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,11 +2,11 @@
 
 The type is decided by the bytes, never by the name or the browser's claim: PDF, PNG, JPEG, DOCX and
 XLSX (a zip whose ``[Content_Types].xml`` names the Word/Excel main part) and plain UTF-8 text are
-allowed; a name whose extension promises another type than the content is refused. Who may download
-a file follows the unit it was uploaded for (``StoredFile.unit_path``).
+allowed; a name whose extension promises another type than the content is refused.
 
-Identical bytes uploaded twice share one file and one row: the first upload's unit decides who may
-see it.
+Identical bytes are stored once (``StoredFile``); each upload for a unit is a grant (``FileGrant``)
+carrying the name given there. Whoever may see one of a file's grant units may download it, under
+the name of the grant they see: a unit never learns what another unit called the same bytes.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow.clock import Clock
-from rectiflow.db.domain import StoredFile
+from rectiflow.db.domain import FileGrant, StoredFile
 from rectiflow.errors import InvalidInput, NotFound
 
 CHUNK = 64 * 1024
@@ -199,22 +200,24 @@ def store_file(session: Session, clock: Clock, settings: Any, actor: Any, filena
             raise _refuse(name, "extension", f"files ending in {ext} are not accepted; allowed are {ALLOWED}",
                           ext=ext)
         sha = digest.hexdigest()
-        existing = session.get(StoredFile, sha)
         target = file_path(root, sha)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
-        if existing is not None:
-            return existing
-        row = StoredFile(sha256=sha, name=name, media_type=kind.media_type, size=size, unit_path=unit_path,
-                         uploaded_by=getattr(actor, "user_id", None), created_at=clock.now())
-        session.add(row)
-        session.flush()
-        from rectiflow.services import audit
+        row = session.get(StoredFile, sha)
+        if row is None:
+            row = StoredFile(sha256=sha, media_type=kind.media_type, size=size, created_at=clock.now())
+            session.add(row)
+        grant = session.scalar(select(FileGrant).where(FileGrant.sha256 == sha, FileGrant.unit_path == unit_path))
+        if grant is None:
+            session.add(FileGrant(sha256=sha, unit_path=unit_path, name=name,
+                                  uploaded_by=getattr(actor, "user_id", None), created_at=clock.now()))
+            session.flush()
+            from rectiflow.services import audit
 
-        audit.record(session, at=clock.now(), actor=getattr(actor, "username", "system"), action="file.uploaded",
-                     object_type="file", object_id=sha, payload={"name": name, "size": size,
-                                                                 "media_type": kind.media_type})
+            audit.record(session, at=clock.now(), actor=getattr(actor, "username", "system"),
+                         action="file.uploaded", object_type="file", object_id=sha,
+                         payload={"name": name, "size": size, "media_type": kind.media_type, "unit_path": unit_path})
         return row
     finally:
         tmp.unlink(missing_ok=True)
@@ -232,27 +235,43 @@ def get_file(session: Session, sha: str) -> StoredFile | None:
     return session.get(StoredFile, sha) if is_sha(sha) else None
 
 
+@dataclass(frozen=True)
+class VisibleFile:
+    """A file as one actor sees it: the name given in a unit they may see."""
+
+    sha256: str
+    name: str
+    media_type: str
+    size: int
+
+
+def visible(session: Session, actor: Any, shas: list[str]) -> dict[str, VisibleFile]:
+    """The files among ``shas`` the actor may download (one query), each under the name of the first
+    grant in their scope. Files they may not see are absent, like missing ones."""
+    wanted = sorted({s for s in shas if is_sha(s)})
+    if not wanted or actor is None:
+        return {}
+    rows = session.execute(
+        select(FileGrant.sha256, FileGrant.unit_path, FileGrant.name, StoredFile.media_type, StoredFile.size)
+        .join(StoredFile, StoredFile.sha256 == FileGrant.sha256)
+        .where(FileGrant.sha256.in_(wanted)).order_by(FileGrant.id))
+    out: dict[str, VisibleFile] = {}
+    for sha, unit_path, name, media_type, size in rows:
+        if sha not in out and (actor.is_admin or actor.can_see(unit_path)):
+            out[sha] = VisibleFile(sha, name, media_type, size)
+    return out
+
+
 def can_download(session: Session, actor: Any, sha: str) -> bool:
-    row = get_file(session, sha)
-    return row is not None and actor is not None and (actor.is_admin or actor.can_see(row.unit_path))
+    return sha in visible(session, actor, [sha])
 
 
-def open_for(session: Session, settings: Any, actor: Any, sha: str) -> tuple[StoredFile, Path]:
-    """The row and its path on disk, if the actor may download it; out of scope looks missing."""
-    if not can_download(session, actor, sha):
+def open_for(session: Session, settings: Any, actor: Any, sha: str) -> tuple[VisibleFile, Path]:
+    """The file as the actor sees it and its path on disk; out of scope looks missing."""
+    found = visible(session, actor, [sha]).get(sha)
+    if found is None:
         raise NotFound("file not found")
-    row = get_file(session, sha)
-    assert row is not None
     path = file_path(Path(settings.files_dir), sha)
     if not path.is_file():
         raise NotFound("file not found")
-    return row, path
-
-
-def names(session: Session, shas: list[str]) -> dict[str, StoredFile]:
-    from sqlalchemy import select
-
-    wanted = sorted({s for s in shas if is_sha(s)})
-    if not wanted:
-        return {}
-    return {r.sha256: r for r in session.scalars(select(StoredFile).where(StoredFile.sha256.in_(wanted)))}
+    return found, path

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import quote
 
+import pytest
+from sqlalchemy import func, select
+
+from rectiflow.db.audit import AuditEvent
 from tests.web.conftest import login, post, ready_tasks, start
 
 pytestmark = pytest.mark.usefixtures("deployed")
@@ -180,7 +184,7 @@ def _upload(client, task_id, files, **fields):
 
 
 def test_upload_is_kept_through_a_failed_validation_then_submitted(demo, client):
-    from rectiflow.db.domain import StoredFile
+    from rectiflow.db.domain import FileGrant, StoredFile
 
     task = _report_task(demo)
     login(client, "finance", "rectiflow2025")
@@ -194,7 +198,9 @@ def test_upload_is_kept_through_a_failed_validation_then_submitted(demo, client)
     assert 'id="f-progress-error"' in body
     with demo.reads() as s:
         row = s.get(StoredFile, sha)
-        assert row.media_type == "application/pdf" and row.unit_path == task.unit_path and row.size == len(PDF)
+        assert row.media_type == "application/pdf" and row.size == len(PDF)
+        [grant] = s.query(FileGrant).filter_by(sha256=sha).all()
+        assert grant.unit_path == task.unit_path and grant.name == "整改台账.pdf"
     resp = post(client, f"/tasks/{task.id}", {"_action": "complete", "action": "report", "narrative": "已完成制度修订",
                                                "progress": "60", "evidence": sha}, token_from=f"/tasks/{task.id}")
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
@@ -252,6 +258,40 @@ def test_download_out_of_scope_is_404(demo, client, app):
     login(office, "office", "rectiflow2025")
     with office.get(f"/files/{sha}") as resp:
         assert resp.status_code == 200 and resp.mimetype == "image/png"
+
+
+def test_same_bytes_from_two_units_each_keep_their_own_name_and_scope(demo, app):
+    """Stored once, granted twice: each unit downloads its own evidence under its own name and never
+    sees the other's name; the group office, above both, sees the file."""
+    from rectiflow.services.actors import load_actor
+    from rectiflow.services.files import store_file
+    from rectiflow.services.users import user_by_name
+
+    content = "整改情况说明：已完成。".encode()
+    with demo.sessions.begin() as s:
+        fin = load_actor(s, user_by_name(s, "finance").id)
+        hr = load_actor(s, user_by_name(s, "hr").id)
+        first = store_file(s, demo.clock, demo.settings, fin, "财务部说明.txt", content, fin.grants[0].unit_path)
+        second = store_file(s, demo.clock, demo.settings, hr, "人力部说明.txt", content, hr.grants[0].unit_path)
+        again = store_file(s, demo.clock, demo.settings, hr, "重复上传.txt", content, hr.grants[0].unit_path)
+    assert first.sha256 == second.sha256 == again.sha256
+    sha = first.sha256
+    seen_as = (("finance", "财务部说明.txt", "人力部说明.txt"), ("hr", "人力部说明.txt", "财务部说明.txt"))
+    for user, name, other in seen_as:
+        client = app.test_client()
+        login(client, user, "rectiflow2025")
+        with client.get(f"/files/{sha}") as resp:
+            assert resp.status_code == 200 and resp.data == content
+            disposition = resp.headers["Content-Disposition"]
+            assert quote(name) in disposition and quote(other) not in disposition
+    office = app.test_client()
+    login(office, "office", "rectiflow2025")
+    with office.get(f"/files/{sha}") as resp:
+        assert resp.status_code == 200
+    with demo.reads() as s:
+        uploads = s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "file.uploaded", AuditEvent.object_id == sha))
+    assert uploads == 2  # one per unit; the repeated upload for the same unit adds nothing
 
 
 def test_store_file_checks_content(demo, tmp_path):

@@ -50,7 +50,7 @@ def show(problem_id: int) -> Any:
 
     evidence_ids = [e for us in updates.values() for u in us for e in (u.evidence or [])]
     evidence_ids += [e for step in trail for e in step["attachments"]]
-    files = file_service.names(s, evidence_ids)
+    files = file_service.visible(s, a, evidence_ids)
     user_ids = {m.leader_id for m in measures} | {m.owner_id for m in measures} | {t["by_user"] for t in trail}
     user_ids |= {u.by_user for us in updates.values() for u in us}
     user_ids.discard(None)

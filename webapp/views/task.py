@@ -128,7 +128,7 @@ def _file_ids(value: Any) -> list[str]:
 
 def file_info(values: Any) -> Any:
     """Names and download links of the files the values refer to (one query)."""
-    rows = file_service.names(db(), _file_ids(values))
+    rows = file_service.visible(db(), actor(), _file_ids(values))
 
     def info(file_id: str) -> tuple[str, str | None]:
         row = rows.get(file_id)
