@@ -366,7 +366,7 @@ class TaskDetail(MethodView):
             "form_ui": form.ui if form else None,
             "draft": t.draft,
             "submitted": t.submitted,
-            "instance_version": inst.version if inst else None,
+            "instance_version": inst.state_version if inst else None,
             "can_act": t.status == "ready" and task_service.can_act(t, a),
         }
 

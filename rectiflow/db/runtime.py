@@ -62,6 +62,10 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(Text)
     # Optimistic locking: every trigger writes ``WHERE version = :loaded``; a lost race is a Conflict.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # What a person's open form was built from: moves only when the process state is written, so a
+    # comment, a claim or a handover (which move ``version`` through the audit chain head) does not
+    # turn every open form on the instance stale. Starts at 1 like ``version``.
+    state_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     started_by: Mapped[str] = mapped_column(String(64), default="system")

@@ -108,7 +108,7 @@ def dry_run(session: Session, rt: Runtime, instance_id: int, target_id: int) -> 
         plan.allowed = False
         plan.reasons.append(f"the instance is {inst.status}")
     after = _ready(wf) if plan.allowed else before
-    return DryRun(inst.id, inst.version, old.version, target.version, plan, before, after)
+    return DryRun(inst.id, inst.state_version, old.version, target.version, plan, before, after)
 
 
 def migrate(
@@ -121,7 +121,7 @@ def migrate(
         raise NotFound(f"process instance {instance_id} not found")
     if inst.status not in ACTIVE:
         raise Conflict(f"instance {inst.id} is {inst.status}")
-    if expected_version is not None and expected_version != inst.version:
+    if expected_version is not None and expected_version != inst.state_version:
         raise Conflict(f"instance {inst.id} changed since the dry run; run the dry run again")
     target = _target(session, inst, target_id)
     old, wf = _load(session, rt, inst)

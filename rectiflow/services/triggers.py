@@ -89,7 +89,7 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
     """
     if inst.status not in ("running", "error"):
         raise Conflict(f"instance {inst.id} is {inst.status}")
-    if expected_version is not None and expected_version != inst.version:
+    if expected_version is not None and expected_version != inst.state_version:
         raise Conflict("the instance changed since you loaded it; reload and try again")
     definition = definition_info(session, rt, inst.definition_id)
     bundle = bundle_for(session, rt, definition)
@@ -126,6 +126,7 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
                         max_attempts=op.max_attempts, dedupe_key=f"svc:{inst.id}:{call.task_id}",
                         instance_id=inst.id, task_id=call.task_id, created_at=now))
     inst.state = rt.serializer.dumps(wf)
+    inst.state_version = (inst.state_version or 1) + 1  # counts state writes the way ``version`` counts row writes
     inst.updated_at = now
     if engine.is_completed(wf) and inst.status == "running":
         inst.status, inst.completed_at = "completed", now

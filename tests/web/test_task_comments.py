@@ -72,3 +72,29 @@ def test_comment_needs_csrf(rt, org, client):
     login(client, "a_rect")
     assert client.post(f"/tasks/{task.id}/comments", data={"text": "x"}).status_code == 400
     assert comment_events(rt) == []
+
+
+def test_a_form_open_while_a_colleague_comments_still_submits(rt, org, client, app):
+    """Forms are checked against the process state, not the instance row: a comment (which moves the
+    audit chain head on the row) must not make the person filling the form start over."""
+    import re
+
+    iid = start(rt, org)
+    [task] = ready_tasks(rt, iid)
+    login(client, "a_rect")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    leader = app.test_client()
+    login(leader, "leader")
+    assert post(leader, f"/tasks/{task.id}/comments", {"text": "请抓紧"}).status_code == 302
+    resp = post(client, f"/tasks/{task.id}", {"action": "complete", "note": "已起草", "version": version},
+                token_from=f"/tasks/{task.id}")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    [nxt] = ready_tasks(rt, iid)
+    assert nxt.element_id == "review"
+    # A form opened before that completion is stale now: the process moved on.
+    office = app.test_client()
+    login(office, "office")
+    resp = post(office, f"/tasks/{nxt.id}", {"action": "complete", "decision": "approve", "version": version},
+                token_from=f"/tasks/{nxt.id}")
+    assert resp.status_code == 409

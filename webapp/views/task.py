@@ -65,7 +65,7 @@ def _page(
         can_release=task.status == "ready"
         and task.assignee_id is not None
         and (task.assignee_id == a.user_id or a.is_admin),
-        version=version if version is not None else (inst.version if inst else None),
+        version=version if version is not None else (inst.state_version if inst else None),
         due=due_info(task.due_at, rt.clock.now()),
         has_errors=bool(errors),
         can_reassign=can_reassign,
