@@ -138,7 +138,7 @@ def requests_of(session: Session, problem_id: int) -> list[ExtensionRequest]:
 
 
 def review_start_data(session: Session, p: Problem, review_no: int, start: date, cycle: int) -> dict[str, Any]:
-    from rectiflow.services.chain import problem_start_data
+    from rectiflow.services.chain_problems import problem_start_data
 
     due = deadlines.add_months(start, review_no * cycle)
     return {**problem_start_data(session, p), "review_no": review_no, "review_date": due.isoformat(),

@@ -29,7 +29,7 @@ from rectiflow.db.domain import Problem, Round
 from rectiflow.db.org import Unit
 from rectiflow.domain import schedules
 from rectiflow.errors import InvalidInput
-from rectiflow.services import chain
+from rectiflow.services import chain, chain_ledger
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
@@ -521,10 +521,10 @@ def _category_names(taxonomy: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def export_ledger(session: Session, actor: Any, filters: dict[str, Any] | None = None) -> bytes:
-    """综合查询 as .xlsx: the problems the actor may see (``chain.ledger_rows``), plus a summary sheet."""
+    """综合查询 as .xlsx: the problems the actor may see (``chain_ledger.ledger_rows``), plus a summary sheet."""
     f = dict(filters or {})
     supervised = f.pop("supervised", None)
-    rows = chain.ledger_rows(session, actor, f)
+    rows = chain_ledger.ledger_rows(session, actor, f)
     ids = [r["id"] for r in rows]
     sup_ids: set[int] = set()
     for i in range(0, len(ids), 500):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from rectiflow.clock import WallClock
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
-from rectiflow.services import chain, chain_reports
+from rectiflow.services import chain, chain_ledger, chain_reports
 
 DECISIONS = {"submit": "提交", "approve": "同意", "return": "退回"}
 REPORT_TITLES = chain_reports.REPORT_TITLES
@@ -134,7 +134,7 @@ def closure_form(session: Session, problem_id: int) -> bytes:
         doc.add_paragraph("（尚未填报整改措施）")
 
     doc.add_heading("验收销号流程", level=2)
-    history = chain.acceptance_history(session, p.id)
+    history = chain_ledger.acceptance_history(session, p.id)
     if history:
         t = doc.add_table(rows=1, cols=6)
         t.style = "Table Grid"

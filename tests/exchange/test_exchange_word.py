@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Problem, Supervision
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services import chain
+from rectiflow.services import chain_problems as problems
 from rectiflow.services import exchange_word as ew
 
 
@@ -34,22 +34,24 @@ def close_with_trail(rt, org, pid, returned_at=None):
     """Progress, then the five acceptance steps (optionally one send-back), then closure."""
     users = {k: org["actors"][k].user_id for k in ("a_fin", "a_rect", "office", "a_boss", "leader")}
     with rt.sessions.begin() as s:
-        chain.record_progress(
+        problems.record_progress(
             s, rt.clock, pid, 100, "制度已修订", [{"text": "修订公务接待管理办法", "progress": 100}], [], users["a_fin"]
         )
-        chain.record_acceptance_step(s, rt.clock, pid, "apply", "submit", "申请验收", [], users["a_fin"])
+        problems.record_acceptance_step(s, rt.clock, pid, "apply", "submit", "申请验收", [], users["a_fin"])
         if returned_at == "verify":
-            chain.record_acceptance_step(s, rt.clock, pid, "verify", "return", "缺少报销凭证", [], users["a_rect"])
-            chain.record_acceptance_step(s, rt.clock, pid, "apply", "submit", "已补充凭证", [], users["a_fin"])
-        chain.record_acceptance_step(s, rt.clock, pid, "verify", "approve", "材料齐全", [], users["a_rect"])
-        chain.record_acceptance_step(
+            problems.record_acceptance_step(s, rt.clock, pid, "verify", "return", "缺少报销凭证", [], users["a_rect"])
+            problems.record_acceptance_step(s, rt.clock, pid, "apply", "submit", "已补充凭证", [], users["a_fin"])
+        problems.record_acceptance_step(s, rt.clock, pid, "verify", "approve", "材料齐全", [], users["a_rect"])
+        problems.record_acceptance_step(
             s, rt.clock, pid, "higher_opinion", "approve", "集团财务部同意", [], users["office"]
         )
-        chain.record_acceptance_step(
+        problems.record_acceptance_step(
             s, rt.clock, pid, "decision_meeting", "approve", "党委会研究同意销号", [], users["a_boss"]
         )
-        chain.record_acceptance_step(s, rt.clock, pid, "sign_off", "approve", "领导小组同意销号", [], users["leader"])
-        chain.close_problem(s, rt.clock, pid)
+        problems.record_acceptance_step(
+            s, rt.clock, pid, "sign_off", "approve", "领导小组同意销号", [], users["leader"]
+        )
+        problems.close_problem(s, rt.clock, pid)
 
 
 def test_closure_form_carries_problem_measures_and_acceptance_trail(rt, office_org):

@@ -13,8 +13,7 @@ from rectiflow.db.domain import Accountability, Notice, Problem, Supervision
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Forbidden
-from rectiflow.services import chain as chainsvc
-from rectiflow.services import chain_accountability, chain_supervision, tasks, timers
+from rectiflow.services import chain_accountability, chain_ledger, chain_supervision, tasks, timers
 from scenarios.test_round import (
     EVIDENCE,
     STEPS,
@@ -81,7 +80,7 @@ def test_late_problem_goes_red_supervision_confirmed_acknowledged_then_removed(r
             "active", "inspection_office", "2025-05-31")
         assert sup.leader_id == s.scalar(select(User.id).where(User.username == "a_lead"))
         assert s.get(Problem, pid).supervised is True
-        row = {r["number"]: r for r in chainsvc.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})}
+        row = {r["number"]: r for r in chain_ledger.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})}
         assert row["1.1"]["supervised"] is True
     notices = told(rt, "supervision", pid)
     assert {"a_boss", "a_fin", "a_fin2"} <= set(notices) and "b_rect" not in notices

@@ -12,7 +12,7 @@ from rectiflow.db.domain import ExtensionRequest, Measure, Notice, Problem, Repo
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import InvalidFormData
 from rectiflow.services import chain as chainsvc
-from rectiflow.services import timers
+from rectiflow.services import chain_ledger, timers
 from scenarios.test_round import (
     EVIDENCE,
     STEPS,
@@ -183,7 +183,7 @@ def test_long_term_item_stays_open_with_reviews_after_the_round_closes(rt, chain
     with rt.reads() as s:
         assert s.get(Round, round_id).status == "closed"
         assert s.get(ProcessInstance, round_iid).status == "completed"
-        rows = {r["number"]: r for r in chainsvc.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})}
+        rows = {r["number"]: r for r in chain_ledger.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})}
         assert (rows["2.1"]["status"], rows["2.1"]["long_term"]) == ("ongoing", True)
         assert rows["1.1"]["status"] == rows["1.2"]["status"] == "closed"
     # the fourth review still arrives, on 31 January of the next year

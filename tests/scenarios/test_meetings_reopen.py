@@ -11,8 +11,7 @@ from sqlalchemy import select
 from rectiflow.db.domain import AcceptanceStep, Meeting, Problem
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import Forbidden
-from rectiflow.services import audit, chain_meetings, inbox, timers
-from rectiflow.services import chain as chainsvc
+from rectiflow.services import audit, chain_ledger, chain_meetings, chain_reinspection, inbox, timers
 from scenarios.test_round import (
     beijing_9,
     do,
@@ -75,10 +74,10 @@ def test_reopen_closed_problem_back_in_the_inbox_with_history_kept(rt, chain):
         closed_at = s.get(Problem, pid).closed_at
         assert closed_at is not None
     with rt.sessions.begin() as s, pytest.raises(Forbidden):
-        chainsvc.reopen_problem(s, rt, pid, org["actors"]["a_rect"], "回头看发现反弹")
+        chain_reinspection.reopen_problem(s, rt, pid, org["actors"]["a_rect"], "回头看发现反弹")
     rt.clock.set(rt.clock.now() + timedelta(days=60))
     with rt.sessions.begin() as s:
-        inst = chainsvc.reopen_problem(s, rt, pid, org["actors"]["office"], "回头看发现问题反弹",
+        inst = chain_reinspection.reopen_problem(s, rt, pid, org["actors"]["office"], "回头看发现问题反弹",
                                        deadline="2025-05-31")
         new_iid = inst.id
     assert new_iid != old_iid
@@ -91,7 +90,7 @@ def test_reopen_closed_problem_back_in_the_inbox_with_history_kept(rt, chain):
         assert [t.element_id for t in task] == ["report"] and task[0].context["problem_id"] == pid
         assert task[0].due_at.isoformat() == "2025-05-31T16:00:00+00:00"
         # the old closure is still in the history
-        history = chainsvc.acceptance_history(s, pid)
+        history = chain_ledger.acceptance_history(s, pid)
         assert [h["step"] for h in history][-1] == "sign_off"
         [ev] = [e for e in audit.timeline(s, object_type="problem", object_id=str(pid))
                 if e.action == "problem.reopened"]

@@ -11,7 +11,7 @@ from rectiflow.db.domain import AcceptanceStep, Notice, Problem, ReportMilestone
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import InvalidFormData, InvalidInput
-from rectiflow.services import audit, tasks, timers
+from rectiflow.services import audit, chain_ledger, tasks, timers
 from rectiflow.services import chain as chainsvc
 
 EVIDENCE = "a" * 64
@@ -218,14 +218,14 @@ def test_round_from_feedback_to_last_sign_off(rt, chain):
     assert status(rt, probs["2.1"][0]) == "rectifying"
     rectify_and_close(rt, org, probs["2.1"][1], "a_hr")
     with rt.reads() as s:
-        rows = chainsvc.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})
+        rows = chain_ledger.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})
         assert [(r["number"], r["status"]) for r in rows] == [
             ("1.1", "closed"),
             ("1.2", "closed"),
             ("2.1", "closed"),
         ]
-        assert len(chainsvc.ledger_rows(s, org["actors"]["a_hr"], {})) == 1
-        assert chainsvc.ledger_rows(s, org["actors"]["b_rect"], {}) == []
+        assert len(chain_ledger.ledger_rows(s, org["actors"]["a_hr"], {})) == 1
+        assert chain_ledger.ledger_rows(s, org["actors"]["b_rect"], {}) == []
         for _, iid, _ in probs.values():
             assert s.get(ProcessInstance, iid).status == "completed"
         steps = [
@@ -280,7 +280,7 @@ def test_send_back_at_each_review_step_then_closure(rt, chain, step):
         ret = [r for r in rows if r.decision == "return"]
         assert [(r.step, r.opinion) for r in ret] == [(step, f"{step}要求补充材料")]
         assert {r.attempt for r in rows if r.step == "apply"} == {1, 2}
-        history = chainsvc.acceptance_history(s, pid)
+        history = chain_ledger.acceptance_history(s, pid)
         assert history[-1]["step"] == "sign_off"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from rectiflow.db.domain import Measure, ProgressUpdate, Round, Supervision
 from rectiflow.db.org import Unit, User
 from rectiflow.db.runtime import ProcessInstance
-from rectiflow.services import audit, chain
+from rectiflow.services import audit, chain_ledger
 from rectiflow.services import files as file_service
 from webapp.views.instances import markers
 from webapp.views.ledger import visible_problem
@@ -32,7 +32,7 @@ def show(problem_id: int) -> Any:
         q = select(ProgressUpdate).where(ProgressUpdate.measure_id.in_([m.id for m in measures]))
         for u in s.scalars(q.order_by(ProgressUpdate.at, ProgressUpdate.id)):
             updates.setdefault(u.measure_id, []).append(u)
-    trail = chain.acceptance_history(s, p.id)
+    trail = chain_ledger.acceptance_history(s, p.id)
     supervisions = list(s.scalars(select(Supervision).where(Supervision.problem_id == p.id).order_by(Supervision.id)))
 
     # Processes of this problem: its own, and those started for it (supervision, ...) by business key.

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
 from rectiflow.services import chain as svc
+from rectiflow.services import chain_problems as lifecycle
 from rectiflow.services import chain_reports as reports
 from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops import chain_escalation as escalation
@@ -55,14 +56,14 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
             session,
             rt,
             "problem",
-            svc.problem_start_data(session, prob),
+            lifecycle.problem_start_data(session, prob),
             actor=ctx.actor,
             business_key=f"problem:{prob.id}",
             title=f"问题整改 {prob.number}",
             unit_id=prob.department_id,
             parent_id=ctx.instance_id,
         )
-        svc.mark_problem_started(session, ctx.clock, prob, inst.id)
+        lifecycle.mark_problem_started(session, ctx.clock, prob, inst.id)
         started.append(inst.id)
     return {
         "instances": started,
@@ -74,7 +75,7 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
 
 def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     colour = p["colour"]
-    prob, escalated = svc.warn(ctx.session, ctx.clock, p["problem_id"], colour)
+    prob, escalated = lifecycle.warn(ctx.session, ctx.clock, p["problem_id"], colour)
     label = {"green": "绿色预警", "yellow": "黄色预警", "red": "红色预警"}[colour]
     users = recipients_for_roles(ctx, list(svc.WARNING_ROLES[colour]), prob.department_id or prob.unit_id)
     deadline = prob.deadline.isoformat() if prob.deadline else ""
@@ -100,7 +101,7 @@ def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_record_progress(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    prob = svc.record_progress(
+    prob = lifecycle.record_progress(
         ctx.session,
         ctx.clock,
         p["problem_id"],
@@ -114,7 +115,7 @@ def op_record_progress(ctx: OperationContext, p: dict[str, Any]) -> dict[str, An
 
 
 def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    out = svc.record_acceptance_step(
+    out = lifecycle.record_acceptance_step(
         ctx.session,
         ctx.clock,
         p["problem_id"],
@@ -130,7 +131,7 @@ def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[
 
 
 def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
-    prob = svc.close_problem(ctx.session, ctx.clock, p["problem_id"])
+    prob = lifecycle.close_problem(ctx.session, ctx.clock, p["problem_id"])
     removed = escalation.after_close(ctx, prob.id)  # 摘牌
     return {
         "status": prob.status,
