@@ -335,12 +335,18 @@ def schedule_reports(session: Session, round_id: int) -> dict[str, str]:
 
 
 def record_report(
-    session: Session, clock: Clock, round_id: int, kind: str, action: str, content: str = ""
+    session: Session, clock: Clock, round_id: int, kind: str, action: str, content: str = "",
+    leader_content: str = "",
 ) -> str:
+    """Submit, accept or return a statutory report. The 3-month submission carries two reports: the
+    rectification report (``content``) and the principal leader's implementation report
+    (``leader_content``; when left empty, the rectification report is taken to cover both)."""
     r = get_round(session, round_id)
-    kinds = [kind, "leader_report"] if kind == "rectification_report" else [kind]
+    texts = {kind: content}
+    if kind == "rectification_report":
+        texts["leader_report"] = leader_content or content
     status = ""
-    for k in kinds:
+    for k, text in texts.items():
         ms = session.scalar(
             select(ReportMilestone).where(ReportMilestone.round_id == r.id, ReportMilestone.kind == k)
         )
@@ -349,8 +355,8 @@ def record_report(
         now = clock.now()
         if action == "submit":
             ms.status, ms.submitted_at = "submitted", now
-            if content:
-                ms.content = content
+            if text:
+                ms.content = text
         elif action == "accept":
             ms.status, ms.accepted_at = "accepted", now
         elif action == "return":

@@ -66,6 +66,10 @@ def test_submit_task_opens_with_a_draft_from_the_ledger(rt, chain):
             )
         )
         assert "本轮巡察反馈共3个问题" in m.content and m.status == "submitted"
+        lm = s.scalar(select(ReportMilestone).where(ReportMilestone.round_id == round_id,
+                                                    ReportMilestone.kind == "leader_report"))
+        # each report keeps its own text: the principal leader's is not a copy of the rectification report
+        assert lm.status == "submitted" and lm.content == leader and "本轮巡察反馈共3个问题" not in lm.content
     # returned: the task opens again with what was submitted, not a fresh draft
     do(rt, org, "office", one(rt, round_iid, "review_3m"), {"decision": "return", "reason": "数据不全"})
     again = one(rt, round_iid, "submit_3m")

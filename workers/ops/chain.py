@@ -141,9 +141,12 @@ def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]
 
 
 def op_record_report(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
+    # The principal leader's part of the 3-month report is its own field of the same form.
+    leader = ctx.data.get("leader_report") if p["kind"] == "rectification_report" else ""
     return {
         "status": svc.record_report(
-            ctx.session, ctx.clock, p["round_id"], p["kind"], p["action"], p.get("content") or ""
+            ctx.session, ctx.clock, p["round_id"], p["kind"], p["action"], p.get("content") or "",
+            leader_content=str(leader or ""),
         )
     }
 
