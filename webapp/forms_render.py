@@ -84,9 +84,10 @@ class Field:
 
 class _Ctx:
     def __init__(self, form: Form, errors: Mapping[str, list[str]], locale: str, readonly: bool,
-                 file_info: FileInfo | None) -> None:
+                 file_info: FileInfo | None, id_prefix: str = "") -> None:
         self.form, self.errors, self.locale, self.readonly = form, errors, locale, readonly
         self.file_info = file_info
+        self.id_prefix = id_prefix
         self.used: set[str] = set()
         self.text = {k: v.get(lang(locale), v["en"]) for k, v in UI_TEXT.items()}
 
@@ -103,13 +104,16 @@ def html_id(path: str) -> str:
 
 
 def render_form(form: Form, values: Mapping[str, Any] | None, errors: Mapping[str, list[str]] | None, *,
-                locale: str, readonly: bool = False, file_info: FileInfo | None = None) -> Markup:
+                locale: str, readonly: bool = False, file_info: FileInfo | None = None,
+                id_prefix: str = "") -> Markup:
     """The form's fields as HTML (no ``<form>`` element, no submit button).
 
     ``file_info(file_id) -> (display name, url or None)`` names uploaded files; by default the id.
+    ``id_prefix`` keeps element ids unique when several forms share a page (earlier steps shown
+    read-only beside the one being filled in).
     Errors whose path matches no field are listed at the top with those under ``""``.
     """
-    ctx = _Ctx(form, errors or {}, locale, readonly, file_info)
+    ctx = _Ctx(form, errors or {}, locale, readonly, file_info, id_prefix)
     fields = _fields(ctx, form.schema, values or {}, "", readonly)
     top = list((errors or {}).get("", []))
     top += [m for p, msgs in (errors or {}).items() if p not in ctx.used and p for m in msgs]
@@ -131,7 +135,7 @@ def _field(ctx: _Ctx, sub: Mapping[str, Any], value: Any, path: str, required: b
     opts = ui_options(ctx.form, path)
     typ, item = sub.get("type"), resolve(ctx.form.schema, sub.get("items"))
     scalar_list = typ == "array" and item_kind(item) != "rows"
-    f = Field(kind="", path=path, id=html_id(path), required=required, readonly=ro,
+    f = Field(kind="", path=path, id=ctx.id_prefix + html_id(path), required=required, readonly=ro,
               errors=ctx.take(path, items=scalar_list),
               label=localised(sub.get("title", ""), opts, "title", ctx.locale),
               help=localised(sub.get("description", ""), opts, "description", ctx.locale))
@@ -168,14 +172,14 @@ def _rows(ctx: _Ctx, f: Field, sub: Mapping[str, Any], item: Mapping[str, Any], 
     f.kind, f.attrs = "rows", {"data-min": low, "data-max": high}
     f.rows = [_row(ctx, f, item, existing[i] if i < len(existing) else {}, str(i)) for i in range(count)]
     if not f.readonly:
-        blank = _Ctx(ctx.form, {}, ctx.locale, ctx.readonly, ctx.file_info)
+        blank = _Ctx(ctx.form, {}, ctx.locale, ctx.readonly, ctx.file_info, ctx.id_prefix)
         f.template = _row(blank, f, item, {}, "__INDEX__")
 
 
 def _row(ctx: _Ctx, parent: Field, item: Mapping[str, Any], value: Mapping[str, Any], index: str) -> Field:
     path = f"{parent.path}[{index}]"
     number = str(int(index) + 1) if index.isdigit() else ""
-    row = Field(kind="row", path=path, id=html_id(path), label=parent.label, readonly=parent.readonly,
+    row = Field(kind="row", path=path, id=ctx.id_prefix + html_id(path), label=parent.label, readonly=parent.readonly,
                 number=number, errors=ctx.take(path), attrs={"data-index": index})
     row.children = _fields(ctx, item, value, path, parent.readonly)
     return row

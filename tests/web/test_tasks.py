@@ -356,3 +356,22 @@ def test_reassign_and_delegate_in_the_task_page(demo, client, app):
     assert f"/tasks/{task.id}" in other.get("/").get_data(as_text=True)
     resp = post(other, f"/tasks/{task.id}/delegate", {"user_id": str(hr)})
     assert resp.status_code == 409  # HR does not work in the finance department
+
+
+def test_the_reviewer_reads_what_was_submitted_before(rt, org, client, app):
+    """The review step shows the earlier steps' submissions read-only, with ids of their own."""
+    iid = start(rt, org)
+    [draft] = ready_tasks(rt, iid)
+    login(client, "a_rect")
+    assert post(client, f"/tasks/{draft.id}", {"action": "complete", "note": "第一稿：资金管理制度修订"},
+                token_from=f"/tasks/{draft.id}").status_code == 302
+    [review] = ready_tasks(rt, iid)
+    office = app.test_client()
+    login(office, "office")
+    page = office.get(f"/tasks/{review.id}").get_data(as_text=True)
+    earlier = page[page.index('id="earlier"'):page.index('id="comments"')]
+    assert "此前办理情况" in earlier and draft.name in earlier and "第一稿：资金管理制度修订" in earlier
+    assert 'id="e0-f-note"' in earlier and 'name="note"' not in earlier  # read-only, no clash with the form
+    # the draft's own page lists nothing before it
+    page = client.get(f"/tasks/{draft.id}").get_data(as_text=True)
+    assert 'id="earlier"' not in page

@@ -73,10 +73,36 @@ def _page(
         reassign_to=candidates(task, a, same_role=True) if can_reassign else [],
         delegate_to=candidates(task, a, same_role=False) if can_delegate else [],
         comments=comment_rows(task.instance_id),
+        earlier=earlier_steps(task, a),
         comment_text=comment_text,
         comment_error=comment_error,
         comment_max=task_service.COMMENT_MAX,
     ), status
+
+
+EARLIER_STEPS = 5
+
+
+def earlier_steps(task: UserTask, a: Actor) -> list[dict[str, Any]]:
+    """What was submitted in this process before this task, newest first, read-only: the reviewer
+    of a report reads the report here, the approver of an extension the request. Only the steps the
+    viewer may see themselves (a task of another unit in the same process stays hidden)."""
+    s, rt = db(), runtime()
+    q = (select(UserTask).where(UserTask.instance_id == task.instance_id, UserTask.status == "completed",
+                                UserTask.id != task.id, UserTask.submitted.is_not(None))
+         .order_by(UserTask.completed_at.desc()).limit(EARLIER_STEPS * 3))
+    out: list[dict[str, Any]] = []
+    for n, t in enumerate(s.scalars(q)):
+        if len(out) == EARLIER_STEPS or (task.completed_at and t.completed_at and t.completed_at > task.completed_at):
+            continue
+        form = task_service.task_form(s, rt, t)
+        if form is None or not t.submitted or not task_service.can_view(t, a):
+            continue
+        by = s.get(User, t.completed_by) if t.completed_by else None
+        out.append({"task": t, "by": by.display_name if by else "", "html": render_form(
+            form, t.submitted, None, locale=current_locale(), readonly=True, file_info=file_info(t.submitted),
+            id_prefix=f"e{n}-")})
+    return out
 
 
 def comment_rows(instance_id: int) -> list[dict[str, Any]]:
