@@ -308,6 +308,15 @@ def test_read_only_fields_and_read_only_form(form: Form) -> None:
     assert view.find("output", id="f-measures-1-deadline").text == "2025-04-30"
     assert view.find("output", id="f-reason").text == "—"
     assert len(view.find_all("fieldset", class_="row")) == 2
+    empty = parse(str(render_form(form, {**VALUES, "measures": []}, {}, locale="zh_CN", readonly=True)))
+    rows = empty.find("div", id="f-measures-rows")
+    assert rows.find_all("fieldset") == [] and rows.find("output").text == "—"  # not an empty box
+
+
+def test_id_prefix_keeps_ids_apart_when_forms_share_a_page(form: Form) -> None:
+    view = parse(str(render_form(form, VALUES, {}, locale="zh_CN", readonly=True, id_prefix="e0-")))
+    assert view.find("output", id="e0-f-decision").text == "退回"
+    assert view.find_all("output", id="f-decision") == []
 
 
 def test_file_fields_keep_uploaded_ids(form: Form) -> None:
