@@ -49,9 +49,10 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
 
     for module in (notifications_admin, preferences):
         app.register_blueprint(module.bp)
-    from webapp.views import admin_org
+    from webapp.views import admin_org, stats
 
     app.register_blueprint(admin_org.bp)
+    app.register_blueprint(stats.bp)
     api.init_app(app)
     errors.init_app(app)
     return app
