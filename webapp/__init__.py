@@ -49,10 +49,10 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
 
     for module in (notifications_admin, preferences):
         app.register_blueprint(module.bp)
-    from webapp.views import admin_org, stats
+    from webapp.views import admin_org, round_oversight, stats
 
-    app.register_blueprint(admin_org.bp)
-    app.register_blueprint(stats.bp)
+    for module in (admin_org, stats, round_oversight):
+        app.register_blueprint(module.bp)
     api.init_app(app)
     errors.init_app(app)
     return app

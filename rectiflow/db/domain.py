@@ -240,6 +240,21 @@ class Meeting(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RoundEvaluation(Base):
+    """整改评估: the inspection office's assessment of a round's rectification (score and grade), for
+    the leadership team's annual performance review; a poor grade starts accountability."""
+
+    __tablename__ = "round_evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(16))  # excellent|good|fair|poor
+    comment: Mapped[str] = mapped_column(Text, default="")
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Accountability(Base):
     """问责: accountability talk (约谈), written explanation (书面说明), outcome for the annual review."""
 

@@ -71,6 +71,20 @@ def maybe_start_for_red(session: Session, rt: Any, problem_id: Any) -> Accountab
     return _start(session, rt, rnd, "repeatedly_overdue", f"本轮问题累计 {total} 次红色预警（超期）", "system")
 
 
+def start_for_evaluation(session: Session, rt: Any, rnd: Round, reason: str, actor: str) -> Accountability:
+    """A poor rectification assessment (``chain_evaluation``) opens a case; the caller checks it is the first."""
+    return _start(session, rt, rnd, "poor_evaluation", reason, actor)
+
+
+def cases(session: Session, round_id: int) -> list[Accountability]:
+    return list(session.scalars(select(Accountability).where(Accountability.round_id == round_id)
+                                .order_by(Accountability.id)))
+
+
+def may_start(actor: Any, unit_path: str) -> bool:
+    return bool(actor.is_admin or actor.has_role("discipline_committee", unit_path))
+
+
 def start_accountability(session: Session, rt: Any, actor: Any, round_id: Any, reason: str) -> Accountability:
     """Started by hand by the discipline committee of (or above) the inspected unit."""
     rnd = session.get(Round, int(round_id))
@@ -78,7 +92,7 @@ def start_accountability(session: Session, rt: Any, actor: Any, round_id: Any, r
         raise NotFound(f"round {round_id} not found")
     unit = session.get(Unit, rnd.unit_id)
     assert unit is not None
-    if not (actor.is_admin or actor.has_role("discipline_committee", unit.path)):
+    if not may_start(actor, unit.path):
         raise Forbidden("only the discipline committee over this unit may start accountability")
     if not (reason or "").strip():
         raise InvalidInput("a reason is required", errors={"reason": ["必填"]})

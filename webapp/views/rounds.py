@@ -89,6 +89,14 @@ def index() -> Any:
 
 @bp.route("/<int:round_id>")
 def show(round_id: int) -> Any:
+    return round_page(round_id)
+
+
+def round_page(round_id: int, oversight_form: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The round page; ``oversight_form`` carries a refused assessment or accountability form back
+    with its values and messages (``webapp.views.round_oversight``)."""
+    from webapp.views.round_oversight import oversight_panel
+
     a, s = actor(), db()
     rnd, unit = visible_round(round_id, a)
     q = select(Problem).where(Problem.round_id == rnd.id).order_by(Problem.sort_key)
@@ -122,4 +130,5 @@ def show(round_id: int) -> Any:
         round_status=ROUND_STATUS,
         report_kinds=REPORT_KINDS,
         report_status=REPORT_STATUS,
-    )
+        oversight=oversight_panel(rnd, unit, a, oversight_form),
+    ), status
