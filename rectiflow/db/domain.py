@@ -255,6 +255,26 @@ class RoundEvaluation(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LeadReferral(Base):
+    """问题线索移交: a clue about an individual handed to the discipline or organisation department;
+    counted separately from the problems and seen only by those who handle it."""
+
+    __tablename__ = "lead_referrals"
+    __table_args__ = (UniqueConstraint("round_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    receiver: Mapped[str] = mapped_column(String(32))  # discipline_committee|organisation_department|other
+    referred_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="referred")  # referred|verifying|concluded
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Accountability(Base):
     """问责: accountability talk (约谈), written explanation (书面说明), outcome for the annual review."""
 

@@ -74,3 +74,40 @@ def test_discipline_committee_starts_a_case_and_others_cannot(demo, client, app)
     login(other, "b_rect", DEMO_PASSWORD)
     assert post(other, f"/rounds/{rid}/evaluations", {"score": "90"}).status_code == 404
     assert rows(demo) == (0, 1)
+
+
+def test_leads_are_recorded_and_seen_only_by_those_who_handle_them(demo, client, app):
+    from rectiflow.db.domain import LeadReferral
+
+    rid = round_id(demo)
+    login(client, "office", DEMO_PASSWORD)
+    resp = post(client, f"/rounds/{rid}/leads", {"summary": "", "receiver": "discipline_committee",
+                                                  "referred_on": "not a date"}, token_from=f"/rounds/{rid}")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "必填" in body and "请输入有效日期" in body
+    today = demo.clock.today().isoformat()
+    lead_form = {"summary": "某干部违规兼职取酬线索", "receiver": "discipline_committee", "referred_on": today}
+    resp = post(client, f"/rounds/{rid}/leads", lead_form, token_from=f"/rounds/{rid}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("#leads")
+    with demo.reads() as s:
+        [lead] = s.query(LeadReferral).all()
+    jiwei = app.test_client()
+    login(jiwei, "jiwei", DEMO_PASSWORD)
+    page = jiwei.get(f"/rounds/{rid}").get_data(as_text=True)
+    assert "某干部违规兼职取酬线索" in page and f'/rounds/{rid}/leads/{lead.id}' in page
+    resp = post(jiwei, f"/rounds/{rid}/leads/{lead.id}", {"status": "concluded", "outcome": "已给予诫勉"},
+                token_from=f"/rounds/{rid}")
+    assert resp.status_code == 302
+    assert "已给予诫勉" in jiwei.get(f"/rounds/{rid}").get_data(as_text=True)
+    stats = client.get("/stats/").get_data(as_text=True)
+    assert 'id="fig-leads">1<' in stats
+    # the unit's rectification office works on the problems, not on the leads
+    rect = app.test_client()
+    login(rect, "rect", DEMO_PASSWORD)
+    page = rect.get(f"/rounds/{rid}").get_data(as_text=True)
+    assert 'id="oversight"' in page and "某干部违规兼职取酬线索" not in page and 'id="leads"' not in page
+    assert 'id="fig-leads"' not in rect.get("/stats/").get_data(as_text=True)
+    assert post(rect, f"/rounds/{rid}/leads", {"summary": "x", "receiver": "other", "referred_on": today},
+                token_from=f"/rounds/{rid}").status_code == 403
+    assert post(rect, f"/rounds/{rid}/leads/{lead.id}", {"status": "verifying"},
+                token_from=f"/rounds/{rid}").status_code == 404

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from rectiflow.db.domain import Round
+from rectiflow.db.domain import LeadReferral, Round
 from rectiflow.db.org import Unit, User
-from rectiflow.errors import InvalidInput
-from rectiflow.services import chain_accountability, chain_evaluation
+from rectiflow.errors import InvalidInput, NotFound
+from rectiflow.services import chain_accountability, chain_evaluation, chain_leads
 from rectiflow.services.actors import Actor
 from webapp.views.rounds import round_page, visible_round
 from webapp.web import actor, db, runtime
@@ -25,6 +25,9 @@ GRADE_LABELS = {"excellent": _l("Excellent"), "good": _l("Good"), "fair": _l("Fa
 TRIGGER_LABELS = {"repeatedly_overdue": _l("Repeatedly overdue"), "poor_evaluation": _l("Poor assessment"),
                   "manual": _l("Started by the discipline committee")}
 CASE_STATUS = {"open": _l("In progress"), "closed": _l("Concluded")}
+RECEIVER_LABELS = {"discipline_committee": _l("Discipline inspection and supervision"),
+                   "organisation_department": _l("Organisation department"), "other": _l("Other department")}
+LEAD_STATUS = {"referred": _l("Handed over"), "verifying": _l("Being verified"), "concluded": _l("Concluded")}
 
 
 def oversight_panel(rnd: Round, unit: Unit, a: Actor, form: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -45,6 +48,11 @@ def oversight_panel(rnd: Round, unit: Unit, a: Actor, form: dict[str, Any] | Non
         "grades": GRADE_LABELS,
         "triggers": TRIGGER_LABELS,
         "case_status": CASE_STATUS,
+        "leads": chain_leads.leads(s, a, rnd.id),  # None: not for this viewer
+        "may_refer": chain_leads.may_refer(a, unit.path),
+        "may_follow_up": chain_leads.may_follow_up(a, unit.path),
+        "receivers": RECEIVER_LABELS,
+        "lead_status": LEAD_STATUS,
         "form": form or {},
     }
 
@@ -81,3 +89,32 @@ def start_case(round_id: int) -> Any:
     flash(_("Accountability started: the talk with the principal leader is in the discipline committee's inbox."),
           "success")
     return redirect(url_for("rounds.show", round_id=round_id) + "#oversight")
+
+
+@bp.route("/<int:round_id>/leads", methods=["POST"])
+def refer(round_id: int) -> Any:
+    a, rt = actor(), runtime()
+    visible_round(round_id, a)
+    try:
+        lead = chain_leads.refer(db(), rt.clock, a, round_id, request.form.get("summary", ""),
+                                 request.form.get("receiver", ""), request.form.get("referred_on", ""))
+    except InvalidInput as exc:
+        return _refused(round_id, "lead", exc)
+    flash(_("Lead %(number)d recorded.", number=lead.number), "success")
+    return redirect(url_for("rounds.show", round_id=round_id) + "#leads")
+
+
+@bp.route("/<int:round_id>/leads/<int:lead_id>", methods=["POST"])
+def follow_up(round_id: int, lead_id: int) -> Any:
+    a, rt = actor(), runtime()
+    visible_round(round_id, a)
+    found = db().get(LeadReferral, lead_id)
+    if found is None or found.round_id != round_id:
+        raise NotFound("lead not found")
+    try:
+        lead = chain_leads.follow_up(db(), rt.clock, a, lead_id, request.form.get("status", ""),
+                                     request.form.get("outcome", ""))
+    except InvalidInput as exc:
+        return _refused(round_id, f"lead-{lead_id}", exc)
+    flash(_("Follow-up of lead %(number)d recorded.", number=lead.number), "success")
+    return redirect(url_for("rounds.show", round_id=round_id) + "#leads")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from rectiflow.clock import BUSINESS_TZ
-from rectiflow.services import statistics
+from rectiflow.services import chain_leads, statistics
 from webapp.labels import COLOUR, PROBLEM_STATUS
 from webapp.views.rounds import visible_rounds
 from webapp.web import actor, db, runtime
@@ -37,5 +37,7 @@ def index() -> Any:
     chart = ov.as_dict()
     chart["labels"] = {"status": {k: str(v) for k, v in PROBLEM_STATUS.items()},
                        "colour": {k: str(v) for k, v in COLOUR.items()}}
+    chosen = [r.id for r, _u in rounds if round_id in (None, r.id) and year in (None, r.year)]
+    leads = chain_leads.count_visible(db(), a, chosen)  # counted separately, and only for who handles them
     return render_template("stats.html", ov=ov, chart=chart, rounds=rounds, round_id=round_id, year=year,
-                           years=sorted({r.year for r, _u in rounds}, reverse=True))
+                           years=sorted({r.year for r, _u in rounds}, reverse=True), leads=leads)
