@@ -279,6 +279,15 @@ def get_round(session: Session, round_id: Any) -> Round:
     return r
 
 
+def round_and_unit(session: Session, round_id: Any) -> tuple[Round, Unit]:
+    """The round and its inspected unit, whose path decides who may act on the round."""
+    r = get_round(session, round_id)
+    unit = session.get(Unit, r.unit_id)
+    if unit is None:
+        raise NotFound(f"round {round_id} not found")
+    return r, unit
+
+
 def set_round_status(session: Session, clock: Clock, round_id: int, status: str) -> Round:
     if status not in ROUND_STATUSES:
         raise Conflict(f"unknown round status {status}")

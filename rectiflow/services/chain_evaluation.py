@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import Accountability, Round, RoundEvaluation
-from rectiflow.db.org import Unit
-from rectiflow.errors import Forbidden, InvalidInput, NotFound
+from rectiflow.errors import Forbidden, InvalidInput
 from rectiflow.services import audit, chain_accountability
+from rectiflow.services.chain import round_and_unit
 
 GRADES = {"excellent": "好", "good": "较好", "fair": "一般", "poor": "差"}
 # Lowest score of each grade, best first (the common 90/80/60 banding of assessment schemes).
@@ -33,14 +33,6 @@ class Evaluated:
 
 def grade_for(score: int) -> str:
     return next(grade for grade, floor in GRADE_FLOORS if score >= floor)
-
-
-def _round_and_unit(session: Session, round_id: Any) -> tuple[Round, Unit]:
-    rnd = session.get(Round, int(round_id))
-    unit = session.get(Unit, rnd.unit_id) if rnd is not None else None
-    if rnd is None or unit is None:
-        raise NotFound(f"round {round_id} not found")
-    return rnd, unit
 
 
 def may_evaluate(actor: Any, unit_path: str) -> bool:
@@ -62,7 +54,7 @@ def _score(raw: Any) -> int:
 def evaluate(session: Session, rt: Any, actor: Any, round_id: Any, score: Any, comment: str = "") -> Evaluated:
     """Record an assessment; a poor one starts accountability unless this round already has such a case.
     Everything happens in the caller's transaction: a refused input writes nothing."""
-    rnd, unit = _round_and_unit(session, round_id)
+    rnd, unit = round_and_unit(session, round_id)
     if not may_evaluate(actor, unit.path):
         raise Forbidden("only the inspection office or the leading group may assess a round")
     value = _score(score)

@@ -17,6 +17,7 @@ from rectiflow.db.domain import LeadReferral, Round
 from rectiflow.db.org import Unit
 from rectiflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from rectiflow.services import audit
+from rectiflow.services.chain import round_and_unit
 
 RECEIVERS = {"discipline_committee": "纪检监察机构", "organisation_department": "组织部门", "other": "其他有关部门"}
 STATUSES = {"referred": "已移交", "verifying": "核查中", "concluded": "已办结"}
@@ -24,14 +25,6 @@ STATUSES = {"referred": "已移交", "verifying": "核查中", "concluded": "已
 VIEWER_ROLES = ("inspection_office", "leading_group", "discipline_committee")
 SUMMARY_MAX = 2000
 OUTCOME_MAX = 4000
-
-
-def _round_unit(session: Session, round_id: Any) -> tuple[Round, Unit]:
-    rnd = session.get(Round, int(round_id))
-    unit = session.get(Unit, rnd.unit_id) if rnd is not None else None
-    if rnd is None or unit is None:
-        raise NotFound(f"round {round_id} not found")
-    return rnd, unit
 
 
 def may_see(actor: Any, unit_path: str) -> bool:
@@ -50,7 +43,7 @@ def may_follow_up(actor: Any, unit_path: str) -> bool:
 def refer(session: Session, clock: Any, actor: Any, round_id: Any, summary: str, receiver: str,
           referred_on: Any) -> LeadReferral:
     """Record a lead handed over. Validates everything before writing; a refusal writes nothing."""
-    rnd, unit = _round_unit(session, round_id)
+    rnd, unit = round_and_unit(session, round_id)
     if not may_refer(actor, unit.path):
         raise Forbidden("only the inspection office hands leads over")
     errors: dict[str, list[str]] = {}
@@ -88,7 +81,7 @@ def follow_up(session: Session, clock: Any, actor: Any, lead_id: Any, status: st
     row = session.get(LeadReferral, int(lead_id))
     if row is None:
         raise NotFound("lead not found")
-    _rnd, unit = _round_unit(session, row.round_id)
+    _rnd, unit = round_and_unit(session, row.round_id)
     if not may_see(actor, unit.path):
         raise NotFound("lead not found")
     if not may_follow_up(actor, unit.path):
@@ -115,7 +108,7 @@ def follow_up(session: Session, clock: Any, actor: Any, lead_id: Any, status: st
 
 def leads(session: Session, actor: Any, round_id: int) -> list[LeadReferral] | None:
     """The round's leads, or None when the actor may not see them (the page then shows nothing)."""
-    _rnd, unit = _round_unit(session, round_id)
+    _rnd, unit = round_and_unit(session, round_id)
     if not may_see(actor, unit.path):
         return None
     return list(session.scalars(select(LeadReferral).where(LeadReferral.round_id == round_id)
