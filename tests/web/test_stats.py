@@ -69,3 +69,27 @@ def post_language(client, locale):
     from tests.web.conftest import post
 
     return post(client, "/language", {"locale": locale, "next": "/stats/"})
+
+
+def token(client, username):
+    resp = client.post("/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD})
+    assert resp.status_code == 200, resp.get_json()
+    return {"Authorization": "Bearer " + resp.get_json()["token"]}
+
+
+def test_the_same_figures_through_the_api(demo, client):
+    h = token(client, "office")
+    login(client, "office", DEMO_PASSWORD)
+    page_data = chart_data(client.get("/stats/").get_data(as_text=True))
+    resp = client.get("/api/v1/stats", headers=h)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["problems"] == page_data["problems"] and body["by_status"] == page_data["by_status"]
+    assert body["leads"] == 0  # the inspection office handles leads: the count is there, even at zero
+    assert client.get("/api/v1/stats?year=abc", headers=h).status_code == 422
+    assert client.get("/api/v1/stats?round=999999", headers=h).status_code == 404
+    assert client.get("/api/v1/stats").status_code == 401
+    other = client.get("/api/v1/stats", headers=token(client, "rect")).get_json()
+    assert "leads" not in other and other["problems"] == body["problems"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/stats" in spec["paths"]

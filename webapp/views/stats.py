@@ -17,7 +17,7 @@ from webapp.web import actor, db, runtime
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
 
-def _month(moment: datetime) -> str:
+def business_month(moment: datetime) -> str:
     return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m")
 
 
@@ -33,7 +33,7 @@ def index() -> Any:
     round_id = _int_arg("round", {r.id for r, _u in rounds})
     year = _int_arg("year", {r.year for r, _u in rounds})
     today = runtime().clock.now().astimezone(BUSINESS_TZ).date()
-    ov = statistics.overview(db(), a, today, round_id=round_id, year=year, local_month=_month)
+    ov = statistics.overview(db(), a, today, round_id=round_id, year=year, local_month=business_month)
     chart = ov.as_dict()
     chart["labels"] = {"status": {k: str(v) for k, v in PROBLEM_STATUS.items()},
                        "colour": {k: str(v) for k, v in COLOUR.items()}}

@@ -1,0 +1,39 @@
+"""统计分析 as JSON: the figures of the statistics page for the caller's problems, for a leadership
+dashboard or a reporting tool on the intranet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from rectiflow.clock import BUSINESS_TZ
+from rectiflow.errors import NotFound
+from rectiflow.services import chain_leads, statistics
+from webapp.api import blp
+from webapp.api.auth import token_required
+from webapp.api.schemas import StatsQuery, StatsSchema
+from webapp.views.rounds import visible_rounds
+from webapp.views.stats import business_month
+from webapp.web import actor, db, runtime
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    @blp.arguments(StatsQuery, location="query")
+    @blp.response(200, StatsSchema)
+    @token_required
+    def get(self, args: dict[str, Any]) -> Any:
+        """Figures over the problems the caller may see; ``round`` and ``year`` narrow them (a round
+        the caller cannot see is a 404). ``leads`` is present only for those who handle leads."""
+        a = actor()
+        rounds = visible_rounds(a)
+        round_id, year = args.get("round"), args.get("year")
+        if round_id is not None and round_id not in {r.id for r, _u in rounds}:
+            raise NotFound("round not found")
+        today = runtime().clock.now().astimezone(BUSINESS_TZ).date()
+        overview = statistics.overview(db(), a, today, round_id=round_id, year=year, local_month=business_month)
+        figures = overview.as_dict()
+        chosen = [r.id for r, _u in rounds if round_id in (None, r.id) and year in (None, r.year)]
+        leads = chain_leads.count_visible(db(), a, chosen)
+        return figures | ({"leads": leads} if leads is not None else {})
