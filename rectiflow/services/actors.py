@@ -36,6 +36,10 @@ class Actor:
     def has_role(self, role: str, unit_path: str | None = None) -> bool:
         return any(g.role == role and (unit_path is None or unit_path.startswith(g.unit_path)) for g in self.grants)
 
+    def acts_as(self, unit_path: str, *roles: str) -> bool:
+        """An administrator, or a holder of one of ``roles`` on the unit or above it."""
+        return self.is_admin or any(self.has_role(role, unit_path) for role in roles)
+
     def can_see(self, unit_path: str) -> bool:
         """Any grant on the unit or above it; a department of plant A never matches plant B's path."""
         return any(unit_path.startswith(g.unit_path) for g in self.grants)

@@ -82,7 +82,7 @@ def cases(session: Session, round_id: int) -> list[Accountability]:
 
 
 def may_start(actor: Any, unit_path: str) -> bool:
-    return bool(actor.is_admin or actor.has_role("discipline_committee", unit_path))
+    return bool(actor.acts_as(unit_path, "discipline_committee"))
 
 
 def start_accountability(session: Session, rt: Any, actor: Any, round_id: Any, reason: str) -> Accountability:

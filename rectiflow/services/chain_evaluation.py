@@ -36,7 +36,7 @@ def grade_for(score: int) -> str:
 
 
 def may_evaluate(actor: Any, unit_path: str) -> bool:
-    return bool(actor.is_admin or any(actor.has_role(role, unit_path) for role in EVALUATOR_ROLES))
+    return bool(actor.acts_as(unit_path, *EVALUATOR_ROLES))
 
 
 def _score(raw: Any) -> int:

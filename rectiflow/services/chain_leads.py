@@ -28,16 +28,15 @@ OUTCOME_MAX = 4000
 
 
 def may_see(actor: Any, unit_path: str) -> bool:
-    return bool(actor.is_admin or any(actor.has_role(r, unit_path) for r in VIEWER_ROLES))
+    return bool(actor.acts_as(unit_path, *VIEWER_ROLES))
 
 
 def may_refer(actor: Any, unit_path: str) -> bool:
-    return bool(actor.is_admin or actor.has_role("inspection_office", unit_path))
+    return bool(actor.acts_as(unit_path, "inspection_office"))
 
 
 def may_follow_up(actor: Any, unit_path: str) -> bool:
-    return bool(actor.is_admin or actor.has_role("discipline_committee", unit_path)
-                or actor.has_role("inspection_office", unit_path))
+    return bool(actor.acts_as(unit_path, "discipline_committee", "inspection_office"))
 
 
 def refer(session: Session, clock: Any, actor: Any, round_id: Any, summary: str, receiver: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import AcceptanceStep, Problem, Round
@@ -13,15 +13,25 @@ from rectiflow.db.org import Unit
 from rectiflow.services.chain import ACCEPTANCE_STEPS, PROBLEM_STATUSES
 
 
+def problem_scope(actor: Any) -> Any:
+    """The problems an actor may see: those in any unit subtree they hold a grant for (oversight roles
+    included, grants are scoped); None for an administrator (everything). The ledger, its export, the
+    statistics and the API all filter with this one condition."""
+    if getattr(actor, "is_admin", False):
+        return None
+    paths = sorted({g.unit_path for g in actor.grants})
+    if not paths:
+        return false()
+    return or_(*[Problem.unit_path.startswith(p, autoescape=True) for p in paths])
+
+
 def ledger_rows(session: Session, actor: Any, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """整改台账: one row per problem the actor may see (their units' subtrees), filtered."""
     f = filters or {}
     q = select(Problem, Round).join(Round, Round.id == Problem.round_id)
-    if actor is not None and not getattr(actor, "is_admin", False):
-        paths = sorted({g.unit_path for g in actor.grants})
-        if not paths:
-            return []
-        q = q.where(or_(*[Problem.unit_path.startswith(p) for p in paths]))
+    scope = problem_scope(actor) if actor is not None else None
+    if scope is not None:
+        q = q.where(scope)
     for key, col in (
         ("round_id", Problem.round_id),
         ("status", Problem.status),

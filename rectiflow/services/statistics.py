@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import Measure, Problem, Round
 from rectiflow.db.org import Unit
+from rectiflow.services.chain_ledger import problem_scope
 
 BUSINESS_MONTHS = 12
 
@@ -90,16 +91,6 @@ class Overview:
         }
 
 
-def _scope(actor: Any) -> Any:
-    """The ledger's scope: problems in any unit subtree the caller holds a grant for."""
-    if getattr(actor, "is_admin", False):
-        return None
-    paths = sorted({g.unit_path for g in actor.grants})
-    if not paths:
-        return false()
-    return or_(*[Problem.unit_path.startswith(p, autoescape=True) for p in paths])
-
-
 def _labels(taxonomy: Any, out: dict[str, str]) -> None:
     for node in taxonomy or []:
         if isinstance(node, dict) and node.get("code"):
@@ -123,7 +114,7 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
     ``local_month(datetime) -> "YYYY-MM"`` places a closure in the business time zone's month (the
     caller knows it; the core does not guess)."""
     q = select(Problem, Round).join(Round, Round.id == Problem.round_id)
-    scope = _scope(actor)
+    scope = problem_scope(actor)
     if scope is not None:
         q = q.where(scope)
     if round_id is not None:
@@ -136,7 +127,7 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
         out.closures_by_month = [(m, 0) for m in _months_back(today, BUSINESS_MONTHS)]
         return out
     labels: dict[str, str] = {}
-    per_unit: dict[int, list[Problem]] = defaultdict(list)
+    per_unit: dict[int, list[tuple[Problem, bool]]] = defaultdict(list)  # (problem, overdue)
     seen: dict[tuple[str, str], tuple[set[int], set[int], int]] = {}
     closures: Counter[str] = Counter()
     for p, r in rows:
@@ -145,14 +136,15 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
         out.by_status[p.status] = out.by_status.get(p.status, 0) + 1
         out.by_colour[p.colour] = out.by_colour.get(p.colour, 0) + 1
         closed = p.status == "closed"
+        overdue = not closed and p.deadline is not None and p.deadline < today and not p.long_term
         out.closed += closed
-        out.overdue += bool(not closed and p.deadline is not None and p.deadline < today and not p.long_term)
+        out.overdue += overdue
         out.supervised += p.supervised
         out.long_term_open += bool(p.long_term and not closed)
         out.yellow_times += p.yellow_count
         out.red_times += p.red_count
         out.returned_times += p.returned_count
-        per_unit[r.unit_id].append(p)  # the inspected unit (the problem's own unit is its department)
+        per_unit[r.unit_id].append((p, overdue))  # the inspected unit (the problem's own unit is its department)
         for kind, key in (("category", p.category), ("domain", p.domain_tag)):
             if not key:
                 continue
@@ -171,10 +163,8 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
             out.measures_done += status in ("done", "accepted")
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(per_unit)))).all())
     out.by_unit = sorted(
-        (UnitRow(uid, names.get(uid, str(uid)), len(ps), sum(p.status == "closed" for p in ps),
-                 sum(p.status != "closed" and p.deadline is not None and p.deadline < today and not p.long_term
-                     for p in ps),
-                 sum(p.supervised for p in ps)) for uid, ps in per_unit.items()),
+        (UnitRow(uid, names.get(uid, str(uid)), len(ps), sum(p.status == "closed" for p, _ in ps),
+                 sum(late for _, late in ps), sum(p.supervised for p, _ in ps)) for uid, ps in per_unit.items()),
         key=lambda u: (-u.total, u.name))
     out.by_category = sorted(
         (CategoryRow(key, labels.get(key, key) if kind == "category" else key, kind, n, len(units), len(rounds),

@@ -7,15 +7,13 @@ from typing import Any
 
 from flask.views import MethodView
 
-from rectiflow.clock import BUSINESS_TZ
 from rectiflow.errors import NotFound
-from rectiflow.services import chain_leads, statistics
 from webapp.api import blp
 from webapp.api.auth import token_required
 from webapp.api.schemas import StatsQuery, StatsSchema
 from webapp.views.rounds import visible_rounds
-from webapp.views.stats import business_month
-from webapp.web import actor, db, runtime
+from webapp.views.stats import figures
+from webapp.web import actor
 
 
 @blp.route("/stats")
@@ -31,9 +29,5 @@ class Stats(MethodView):
         round_id, year = args.get("round"), args.get("year")
         if round_id is not None and round_id not in {r.id for r, _u in rounds}:
             raise NotFound("round not found")
-        today = runtime().clock.now().astimezone(BUSINESS_TZ).date()
-        overview = statistics.overview(db(), a, today, round_id=round_id, year=year, local_month=business_month)
-        figures = overview.as_dict()
-        chosen = [r.id for r, _u in rounds if round_id in (None, r.id) and year in (None, r.year)]
-        leads = chain_leads.count_visible(db(), a, chosen)
-        return figures | ({"leads": leads} if leads is not None else {})
+        overview, leads = figures(a, rounds, round_id, year)
+        return overview.as_dict() | ({"leads": leads} if leads is not None else {})

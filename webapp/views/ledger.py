@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, func, select, true
 
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
-from rectiflow.services import chain
+from rectiflow.services import chain, chain_ledger
 from rectiflow.services.actors import Actor
-from webapp.views.inbox import _like_prefix, visible_units
+from webapp.views.inbox import visible_units
 from webapp.web import actor, db
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -21,11 +21,9 @@ STATUSES = tuple(chain.PROBLEM_STATUSES)
 
 
 def scope_condition(a: Actor) -> Any:
-    """Problems in any unit subtree the caller holds a grant for (oversight included: grants are scoped)."""
-    paths = sorted({g.unit_path for g in a.grants})
-    if not paths:
-        return false()
-    return or_(*[Problem.unit_path.like(_like_prefix(p), escape="\\") for p in paths])
+    """``chain_ledger.problem_scope`` as a WHERE clause (everything for an administrator)."""
+    scope = chain_ledger.problem_scope(a)
+    return true() if scope is None else scope
 
 
 def problem_query(a: Actor, args: Any) -> Select[Any]:
