@@ -8,6 +8,9 @@ naive_persisted_ms_sqlite the issue's "naive" yardstick, measured rather than as
                           deserialize with the library's stock serializer (spec embedded), run the same
                           step, serialize, write, commit; no authorization, form, projection or audit
 naive_ratio_sqlite        naive ÷ engine step (the issue assumes about 10)
+store_floor_ms_sqlite     the database alone for one step: the same session, statements and row sizes,
+                          committed, without engine or any rectiflow logic (and ÷ engine step)
+engine_step_after_io_ms   the yardstick's step measured right after a small committed transaction
 inbox_p95_ms_1k / _100k   the inbox query for one user with 1,000 and 100,000 instances in the database
 timer_tick_ms_100k        a scheduler tick that finds nothing due among 100,000 waiting timers
 loop_step_ratio           a step at the 50th pass through a loop ÷ at the first (service layer, SQLite)
@@ -26,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 
 from rectiflow.bpmn_layout import layout
 from rectiflow.clock import FixedClock
@@ -153,6 +156,67 @@ def naive_step_ms(url: str, xml: bytes, instances_n: int = 30) -> float:
                              {"i": i, "s": serializer.serialize_json(wf)})
             samples.append(time.perf_counter() - t0)
     eng.dispose()
+    return statistics.median(samples) * 1000
+
+
+def store_floor_ms(rt: Runtime, rounds: int = 300) -> float:
+    """What the database alone costs for one step: the same session factory, the same statements
+    with rows of the same sizes (task and instance read, task completed, next task inserted, state
+    written under the version check, audit event), committed; no engine, no form, no serialization.
+    Everything the persisted step does beyond this is rectiflow's own work plus the engine."""
+    from rectiflow.db.raw import raw_connection
+    from rectiflow.services import audit, projections, tasks, triggers
+
+    with rt.sessions.begin() as s:
+        iid = instances.start_instance(s, rt, "linear", {}, unit_id=1).id
+    with rt.reads() as s:
+        inst = s.get(ProcessInstance, iid)
+        assert inst is not None
+        state, version = inst.state, inst.version
+        [first] = [t.id for t in s.scalars(select(UserTask).where(UserTask.instance_id == iid))]
+    now, samples, current = rt.clock.now(), [], first
+    payload = json.dumps({"task_id": current, "element": "t1", "name": "步骤1", "data": {"note": "ok"}})
+    for _ in range(rounds):
+        nxt = str(uuid.uuid4())
+        t0 = time.perf_counter()
+        with rt.sessions.begin() as s:
+            raw = raw_connection(s)
+            raw.execute(tasks._TASK_AND_INSTANCE, (current,)).fetchone()
+            raw.execute(tasks._COMPLETE, (raw.when(now), 1, raw.json({"note": "ok"}), current))
+            raw.executemany(projections._INSERT_TASK, [(
+                nxt, iid, "linear", "t1", "步骤1", "十步", "rectification_office", 1, "/1/", "note", None, None,
+                raw.json({}), None, raw.when(now))])
+            raw.execute(triggers._UPDATE_INSTANCE, (state, version + 1, version + 1, raw.when(now), "running", None,
+                                                    version + 1, "h" * 64, iid, version))
+            raw.execute(audit._INSERT, (f"instance:{iid}", version + 1, raw.when(now), "clerk", "task.completed",
+                                        "instance", str(iid), raw.json_text(payload), "p" * 64, "h" * 64))
+        samples.append(time.perf_counter() - t0)
+        current, version = nxt, version + 1
+    return statistics.median(samples) * 1000
+
+
+def engine_step_after_io_ms(rt: Runtime, xml: bytes, rounds: int = 30) -> float:
+    """The yardstick's step again, each one right after a small committed transaction: how much the
+    same library code slows down once database work has run in between (caches, branch predictors)."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(xml)
+    spec = parser.get_spec("linear")
+    samples = []
+    for _ in range(rounds):
+        wf = BpmnWorkflow(spec)
+        wf.do_engine_steps()
+        while ready := wf.get_tasks(state=TaskState.READY, manual=True):
+            with rt.sessions.begin() as s:
+                s.execute(text("UPDATE units SET name = name WHERE id = 1"))
+            t0 = time.perf_counter()
+            ready[0].data.update({"note": "ok"})
+            ready[0].run()
+            wf.do_engine_steps()
+            samples.append(time.perf_counter() - t0)
     return statistics.median(samples) * 1000
 
 
@@ -296,6 +360,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         figures["engine_step_ms"] = round(engine_step_ms(linear_xml()), 3)
         figures["persisted_complete_ms_sqlite"] = round(persisted_step_ms(rt), 3)
         figures["naive_persisted_ms_sqlite"] = round(naive_step_ms(sqlite_url, linear_xml()), 3)
+        figures["store_floor_ms_sqlite"] = round(store_floor_ms(rt), 3)
+        figures["engine_step_after_io_ms"] = round(engine_step_after_io_ms(rt, linear_xml()), 3)
         figures["loop_step_ratio"] = round(loop_ratio(rt, passes=20 if quick else 50), 3)
         figures["state_bytes"], figures["full_json_bytes"] = state_sizes(rt)
         fill(rt, 1000 - 40)
@@ -315,6 +381,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             figures["persisted_complete_ms_postgres"] = f"unavailable: {type(exc).__name__}"
     figures["ratio_sqlite"] = round(figures["persisted_complete_ms_sqlite"] / figures["engine_step_ms"], 2)
     figures["naive_ratio_sqlite"] = round(figures["naive_persisted_ms_sqlite"] / figures["engine_step_ms"], 2)
+    figures["store_floor_ratio_sqlite"] = round(figures["store_floor_ms_sqlite"] / figures["engine_step_ms"], 2)
     figures["ratio_vs_naive"] = round(figures["persisted_complete_ms_sqlite"] / figures["naive_persisted_ms_sqlite"], 2)
     figures["inbox_ratio_100k_1k"] = round(figures["inbox_p95_ms_100k"] / figures["inbox_p95_ms_1k"], 2)
     figures["state_ratio"] = round(figures["state_bytes"] / figures["full_json_bytes"], 3)

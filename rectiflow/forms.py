@@ -642,7 +642,10 @@ FORM_MESSAGES: dict[str, dict[str, str]] = {
 
 
 @lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _validator(form: Form) -> Draft202012Validator:
+    """One validator per form version (forms are hashable by key and content hash, and a content
+    hash never changes meaning): building it costs as much as validating a small form."""
     return Draft202012Validator(form.schema, format_checker=FORMAT_CHECKER)
 
 
@@ -707,6 +710,8 @@ def collect_errors(form: Form, data: Any) -> dict[str, list[tuple[str, dict[str,
         for path in error_paths(error):
             if message not in found.setdefault(path, []):
                 found[path].append(message)
+    if not found:
+        return {}
     readonly = readonly_paths(form)
     result = {}
     for path, messages in found.items():

@@ -23,6 +23,17 @@ from rectiflow.services.operations import Operation, OperationRegistry, Param
 from rectiflow.services.runtime import Runtime, build_runtime
 
 
+@pytest.fixture(autouse=True, scope="session")
+def verified_state_writes() -> Iterator[None]:
+    """Every state the suite writes is also serialized in full and compared with the incremental
+    writer's output (``StateSerializer.verify``): every scenario doubles as a test of the writer."""
+    from rectiflow.engine.serializer import StateSerializer
+
+    StateSerializer.verify = True
+    yield
+    StateSerializer.verify = False
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

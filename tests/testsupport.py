@@ -105,3 +105,31 @@ def timer_statuses(rt, ids):
                          .where(ProcessInstance.id.in_(ids)).order_by(ProcessInstance.id)).all()
         timer_rows = dict(s.execute(select(Timer.instance_id, Timer.status).where(Timer.instance_id.in_(ids))).all())
     return [(r.status, timer_rows[r.id]) for r in rows], {r.id: r.state for r in rows}
+
+
+def start(rt, org, key="review_loop", unit="plant_a", **data):
+    """An instance of a fixture process for ``unit``, started by the inspection office."""
+    from rectiflow.services import instances
+
+    with rt.sessions.begin() as s:
+        inst = instances.start_instance(
+            s, rt, key, {"subject": "资金管理", "deadline": "2025-04-30", **data},
+            unit_id=org["units"][unit], actor="office")
+        return inst.id
+
+
+def ready(rt, instance_id):
+    from sqlalchemy import select
+
+    from rectiflow.db.runtime import UserTask
+
+    with rt.reads() as s:
+        return list(s.scalars(select(UserTask).where(UserTask.instance_id == instance_id,
+                                                     UserTask.status == "ready")))
+
+
+def complete(rt, actor, task_id, data, **kw):
+    from rectiflow.services import tasks
+
+    with rt.sessions.begin() as s:
+        return tasks.complete_task(s, rt, task_id, actor, data, **kw)

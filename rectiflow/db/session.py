@@ -31,10 +31,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # Writers take the write lock up front: a deferred transaction that reads and then writes
             # fails with SQLITE_BUSY when another writer got in between, instead of simply waiting.
             # Readers (``read_only=True`` sessions) stay deferred and never block anyone under WAL.
-            if conn.get_execution_options().get("read_only"):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to the driver: through ``exec_driver_sql`` this statement cost as much as a
+            # trigger's own writes (an execution context per transaction).
+            begin = "BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE"
+            conn.connection.driver_connection.execute(begin)
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

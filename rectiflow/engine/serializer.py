@@ -9,7 +9,7 @@ state per row; loading takes the parsed spec from the cache. Task data may hold 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from rectiflow.engine.specs import SERIALIZER_CONFIG
 
@@ -85,19 +86,74 @@ def _build_registry() -> Any:
     return registry
 
 
+# A task whose state is one of these may have its data or internal data changed in place without
+# a state change (a timer re-arming, a join merging, our own code filling in a service result).
+_LIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
+_FRAGMENTS = "_rectiflow_state_fragments"
+# Values nobody can change in place. A child inherits a *shallow* copy of its parent's data, so a
+# list or dict in a finished task's data can still be changed through a live descendant (a script
+# doing ``items[0]["done"] = True``): such tasks are serialized every time.
+_SCALARS = frozenset({str, int, float, bool, type(None), date, datetime, Decimal})
+
+
+def _flat(values: dict[str, Any]) -> bool:
+    return not values or all(type(value) in _SCALARS for value in values.values())
+
+
+def _fingerprint(task: Any, tasks: dict[Any, Any]) -> tuple[Any, ...] | None:
+    """What a task's stored form depends on, when it can be known without serializing it.
+
+    The library stores a task's data as a delta against its parent's data, so the parent's state
+    is part of the fingerprint too. ``None`` means "serialize again": the task or its parent is
+    live, or their data holds containers that could have been changed in place. Otherwise a task
+    changes only through a state change, which moves ``last_state_change``, or a tree edit
+    (children added or dropped, pruning), which moves ``_children`` or ``_parent``."""
+    state = task._state
+    if state & _LIVE or not (_flat(task.data) and _flat(task.internal_data)):
+        return None
+    parent = tasks.get(task._parent) if task._parent is not None else None
+    if parent is not None and (parent._state & _LIVE or not _flat(parent.data)):
+        return None
+    return (state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
+            None if parent is None else (parent._state, parent.last_state_change))
+
+
 class StateSerializer:
-    """Dumps and loads workflow state (JSON text) with the spec supplied from outside."""
+    """Dumps and loads workflow state (JSON text) with the spec supplied from outside.
+
+    Dumping is incremental: each task's JSON fragment is kept on the workflow object with a
+    fingerprint, and only tasks whose fingerprint moved (or that are live) are serialized again.
+    A step touches two or three tasks of a tree of dozens, so this is most of the saving over
+    serializing everything. ``verify`` (switched on by the test suite) serializes everything as
+    well and fails loudly when the two differ."""
+
+    verify = False
 
     def __init__(self) -> None:
         self.registry = _build_registry()
         self._encoder = create_encoder(self.registry)
+        self._encode = self._encoder(ensure_ascii=False, separators=(",", ":")).encode
         # The library's own full serializer, used only to measure what it would have stored.
         full_registry = BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG)
         full_registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
         full_registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
         self._full = BpmnWorkflowSerializer(full_registry)
 
+    def _json(self, value: Any) -> str:
+        return str(self._encode(value))
+
     def dumps(self, workflow: BpmnWorkflow) -> str:
+        self.registry._encoder_mode = True
+        try:
+            text = self._workflow_json(workflow, top=True)
+        finally:
+            self.registry._encoder_mode = False
+        if self.verify:
+            self._check(workflow, text)
+        return text
+
+    def dumps_full(self, workflow: BpmnWorkflow) -> str:
+        """Everything serialized afresh (no fragments): the reference the incremental form must equal."""
         self.registry._encoder_mode = True
         try:
             dct = self.registry.convert(workflow)
@@ -105,7 +161,81 @@ class StateSerializer:
             self.registry._encoder_mode = False
         _compact(dct)
         dct["format"] = STATE_FORMAT
-        return json.dumps(dct, cls=self._encoder, ensure_ascii=False, separators=(",", ":"))
+        return self._json(dct)
+
+    def _workflow_json(self, wf: Any, *, top: bool) -> str:
+        rest: dict[str, Any] = {
+            "data": self.registry.clean(wf.data), "correlations": wf.correlations,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success, "completed": wf.completed, "root": str(wf.task_tree.id),
+        }
+        if top:
+            rest["spec_name"] = wf.spec.name
+            rest["bpmn_events"] = self.registry.convert(wf.bpmn_events)
+            rest["format"] = STATE_FORMAT
+            rest["typename"] = self.registry.typenames[wf.__class__]
+            subs = ",".join(f'"{k}":{self._workflow_json(sp, top=False)}' for k, sp in wf.subprocesses.items())
+            head = f'{{"subprocesses":{{{subs}}},"tasks":{self._tasks_json(wf)},'
+        else:
+            rest["parent_task_id"] = str(wf.parent_task_id)
+            rest["spec"] = wf.spec.name
+            rest["typename"] = self.registry.typenames[wf.__class__]
+            head = f'{{"tasks":{self._tasks_json(wf)},'
+        return head + self._json(rest)[1:]
+
+    def _tasks_json(self, wf: Any) -> str:
+        tasks = wf.tasks
+        cache: dict[Any, tuple[tuple[Any, ...], str]] = wf.__dict__.get(_FRAGMENTS) or {}
+        fresh: dict[Any, tuple[tuple[Any, ...], str]] = {}
+        parts = []
+        for tid, task in tasks.items():
+            fp = _fingerprint(task, tasks)
+            hit = cache.get(tid) if fp is not None else None
+            if hit is not None and hit[0] == fp:
+                piece = hit[1]
+            else:
+                piece = f'"{tid}":{self._json(self._task_dict(task, tasks))}'
+            if fp is not None:
+                fresh[tid] = (fp, piece)
+            parts.append(piece)
+        wf.__dict__[_FRAGMENTS] = fresh  # ids that left the tree (pruned, dropped) leave the cache too
+        return "{" + ",".join(parts) + "}"
+
+    def _task_dict(self, task: Any, tasks: dict[Any, Any]) -> dict[str, Any]:
+        """The library's ``TaskConverter.to_dict`` already compacted (see ``_TASK_DEFAULTS``), built
+        directly: the generic converter costs more than everything else in a step's write.
+        ``verify`` compares the result with the library's own conversion."""
+        parent = tasks.get(task._parent) if task._parent is not None else None
+        dct: dict[str, Any] = {
+            "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
+            "children": [str(c) for c in task._children], "last_state_change": task.last_state_change,
+            "state": task._state, "task_spec": task.task_spec.name,
+        }
+        if task.triggered:
+            dct["triggered"] = task.triggered
+        if task.internal_data:
+            dct["internal_data"] = self.registry.clean(task.internal_data)
+        data = task.data
+        if parent is None:
+            if data:
+                dct["data"] = data
+            dct["delta"] = {}
+            return dct
+        before = parent.data
+        updates = {k: v for k, v in data.items() if k not in before or v != before[k]}
+        deletions = [k for k in before if k not in data]
+        if updates or deletions:
+            dct["delta"] = {"updates": updates, "deletions": deletions}
+        return dct
+
+    def _check(self, workflow: BpmnWorkflow, text: str) -> None:
+        full = json.loads(self.dumps_full(workflow))
+        mine = json.loads(text)
+        if mine != full:
+            diff = sorted(k for k in set(mine["tasks"]) | set(full["tasks"])
+                          if mine["tasks"].get(k) != full["tasks"].get(k))
+            raise AssertionError(f"incremental state differs from the full serialization (tasks {diff[:5]}, "
+                                 f"keys {sorted(k for k in set(mine) | set(full) if mine.get(k) != full.get(k))})")
 
     def loads(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         dct = json.loads(text)
@@ -113,7 +243,13 @@ class StateSerializer:
         if fmt != STATE_FORMAT:
             raise ValueError(f"unknown state format {fmt!r}")
         _expand(dct)
-        return self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+        workflow = self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+        if self.verify:
+            # Seed the fragments as a cached workflow would have them, so that the next write goes
+            # through the incremental path (and is checked) even where the suite runs without the
+            # workflow cache.
+            self.dumps(workflow)
+        return workflow
 
     def full_json(self, workflow: BpmnWorkflow) -> str:
         """What the library stores by default (spec embedded): for the benchmark only."""

@@ -77,16 +77,31 @@ def run(wf: BpmnWorkflow, clock: Clock) -> None:
     prune(wf)
 
 
+def _tasks_in(wf: BpmnWorkflow, state: int) -> list[Any]:
+    """Tasks of the workflow and its subprocesses in ``state``, in tree order.
+
+    A scan of the task maps instead of ``get_tasks``, whose iterator walks the tree through
+    properties and costs several times more. Children are created after their parent, so map order
+    is already parents-before-children; sorting by depth-first position keeps the library's order."""
+    found = [t for t in wf.tasks.values() if t._state == state]
+    for sp in wf.subprocesses.values():
+        found.extend(t for t in sp.tasks.values() if t._state == state)
+    if len(found) > 1:
+        order = {t.id: n for n, t in enumerate(wf.get_tasks(state=state))}
+        found.sort(key=lambda t: order.get(t.id, 0))
+    return found
+
+
 def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
     return [
         ReadyTask(str(t.id), t.workflow.spec.name, t.task_spec.bpmn_id or t.task_spec.name, t.data)
-        for t in wf.get_tasks(state=TaskState.READY, manual=True)
+        for t in _tasks_in(wf, TaskState.READY) if t.task_spec.manual
     ]
 
 
 def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
     out = []
-    for t in wf.get_tasks(state=TaskState.WAITING):
+    for t in _tasks_in(wf, TaskState.WAITING):
         definition = getattr(t.task_spec, "event_definition", None)
         if not isinstance(definition, TimerEventDefinition):
             continue
@@ -130,7 +145,8 @@ def complete_user_task(wf: BpmnWorkflow, task_id: str, data: dict[str, Any], clo
     task.data.update(data)
     with using_clock(clock):
         task.run()
-    run(wf, clock)
+        wf.do_engine_steps()
+    prune(wf)
 
 
 def complete_service_task(wf: BpmnWorkflow, task_id: str, result: Any, clock: Clock) -> None:

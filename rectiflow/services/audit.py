@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.audit import AuditEvent, AuditStream
+from rectiflow.db.raw import RawConnection
 from rectiflow.db.runtime import ProcessInstance
 
 
@@ -22,6 +23,42 @@ def _digest(prev: str, stream: str, seq: int, at: datetime, actor: str, action: 
         sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
     )
     return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+_INSERT = ("INSERT INTO audit_events (stream, seq, at, actor, action, object_type, object_id, payload, prev_hash, hash)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An instance's next event, hashed before it is written: the trigger puts the new chain head on
+    the instance row in the same version-checked update, then writes the event itself."""
+
+    stream: str
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: dict[str, Any]
+    prev: str
+    digest: str
+
+    payload_json: str
+
+    def write(self, raw: RawConnection) -> None:
+        raw.execute(_INSERT, (self.stream, self.seq, raw.when(self.at), self.actor, self.action, self.object_type,
+                              self.object_id, raw.json_text(self.payload_json), self.prev, self.digest))
+
+
+def head_after(prev: str, *, instance_id: int, seq: int, at: datetime, actor: str, action: str, object_type: str,
+               object_id: str, payload: dict[str, Any]) -> PendingEvent:
+    text = json.dumps(payload, default=str)
+    payload = json.loads(text)  # hashed exactly as it will read back
+    stream = f"instance:{instance_id}"
+    digest = _digest(prev, stream, seq, at, actor, action, object_type, object_id, payload)
+    return PendingEvent(stream, seq, at, actor, action, object_type, object_id, payload, prev, digest, text)
 
 
 def record(session: Session, *, at: datetime, actor: str, action: str, object_type: str = "",

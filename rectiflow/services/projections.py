@@ -9,17 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from rectiflow import engine
 from rectiflow.db.org import Unit
-from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
+from rectiflow.db.raw import RawConnection
+from rectiflow.db.runtime import Timer, UserTask
 from rectiflow.domain.deadlines import due_instant
 from rectiflow.engine import sandbox
 from rectiflow.services.runtime import Runtime, UnitRef
 from rectiflow.services.uow import after_commit
 
 if TYPE_CHECKING:
-    from rectiflow.services.triggers import Trigger
+    from rectiflow.services.triggers import Instance, Trigger
 
 CONTEXT_KEYS = ("round_id", "round_title", "problem_id", "problem_number", "problem_title", "measure_id",
                 "unit_name", "department_name")
@@ -36,33 +38,62 @@ def snapshot(wf: Any) -> Snapshot:
                     {t.task_id: t.due_at for t in engine.waiting_timers(wf)})
 
 
-def sync_projections(session: Session, rt: Runtime, trig: Trigger, now: datetime) -> None:
+def sync_projections(session: Session, raw: RawConnection, rt: Runtime, trig: Trigger, now: datetime) -> list[NextTask]:
+    """Write the projection rows that changed; returns the user tasks ready after the trigger."""
     with session.no_autoflush:
-        _sync_user_tasks(session, rt, trig, now)
-        _sync_timers(session, trig, now)
+        ready = _sync_user_tasks(session, raw, rt, trig, now)
+        _sync_timers(session, raw, trig, now)
+    return ready
 
 
-def _sync_user_tasks(session: Session, rt: Runtime, trig: Trigger, now: datetime) -> None:
+@dataclass(frozen=True)
+class NextTask:
+    id: str
+    name: str
+    role: str
+
+
+_INSERT_TASK = ("INSERT INTO user_tasks (id, instance_id, process_key, element_id, name, title, role, unit_id,"
+                " unit_path, form_key, form_hash, due_at, status, context, draft, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?)")
+
+
+def _sync_user_tasks(session: Session, raw: RawConnection, rt: Runtime, trig: Trigger,
+                     now: datetime) -> list[NextTask]:
     inst, before = trig.instance, trig.before
-    ready = {t.task_id: t for t in engine.ready_user_tasks(trig.workflow)}
-    gone = before.ready - ready.keys() - {trig.completed_task}
+    ready = engine.ready_user_tasks(trig.workflow)
+    ready_ids = {t.task_id for t in ready}
+    gone = before.ready - ready_ids - {trig.completed_task}
     if gone:  # e.g. an interrupting boundary event fired, or a parallel branch was cancelled
-        session.execute(update(UserTask).where(UserTask.id.in_(gone), UserTask.status == "ready")
-                        .values(status="cancelled", completed_at=now))
-    for task_id, t in ready.items():
-        if task_id in before.ready:
-            continue
+        ids = sorted(gone)
+        raw.executemany("UPDATE user_tasks SET status = 'cancelled', completed_at = ?"
+                        " WHERE id = ? AND status = 'ready'", [(raw.when(now), tid) for tid in ids])
+        expire(session, UserTask, ids)
+    out, rows = [], []
+    for t in ready:
         meta = trig.bundle.user_tasks[(t.process_id, t.element_id)]
+        out.append(NextTask(t.task_id, meta.name, meta.role or ""))
+        if t.task_id in before.ready:
+            continue
         unit = _scope_unit(session, rt, inst, meta.scope_expr, t.data)
-        session.add(UserTask(
-            id=task_id, instance_id=inst.id, process_key=inst.process_key, element_id=t.element_id,
-            name=meta.name, title=_text(rt, meta.title_expr, t.data) or inst.title, role=meta.role or "",
-            unit_id=unit.id if unit else None, unit_path=unit.path if unit else "/",
-            form_key=meta.form_key, form_hash=trig.forms.get(meta.form_key or ""),
-            due_at=_due(rt, meta.due_expr, t.data), status="ready",
-            context={k: t.data[k] for k in CONTEXT_KEYS if k in t.data}, created_at=now,
-            draft=_prefill(rt, meta.prefill_expr, t.data),
+        rows.append((
+            t.task_id, inst.id, inst.process_key, t.element_id, meta.name,
+            _text(rt, meta.title_expr, t.data) or inst.title, meta.role or "",
+            unit.id if unit else None, unit.path if unit else "/", meta.form_key,
+            trig.forms.get(meta.form_key or ""), raw.when(_due(rt, meta.due_expr, t.data)),
+            raw.json({k: t.data[k] for k in CONTEXT_KEYS if k in t.data}),
+            raw.json(_prefill(rt, meta.prefill_expr, t.data)), raw.when(now),
         ))
+    raw.executemany(_INSERT_TASK, rows)
+    return out
+
+
+def expire(session: Session, entity: Any, ids: Any) -> None:
+    """Rows changed by a plain statement: ORM objects already loaded for them reload on next use."""
+    for key in ids:
+        obj = session.identity_map.get(identity_key(entity, key))
+        if obj is not None:
+            session.expire(obj)
 
 
 def _evaluate(rt: Runtime, expr: str | None, data: dict[str, Any]) -> Any:
@@ -98,7 +129,7 @@ def _due(rt: Runtime, expr: str | None, data: dict[str, Any]) -> datetime | None
     return due_instant(day)
 
 
-def _scope_unit(session: Session, rt: Runtime, inst: ProcessInstance, expr: str | None,
+def _scope_unit(session: Session, rt: Runtime, inst: Instance, expr: str | None,
                 data: dict[str, Any]) -> UnitRef | None:
     value = _evaluate(rt, expr, data) if expr else data.get("unit_id", inst.unit_id)
     if value is None:
@@ -119,7 +150,11 @@ def _scope_unit(session: Session, rt: Runtime, inst: ProcessInstance, expr: str 
     return ref
 
 
-def _sync_timers(session: Session, trig: Trigger, now: datetime) -> None:
+_INSERT_TIMER = ("INSERT INTO timers (instance_id, task_id, element_id, due_at, status, firing_key, created_at)"
+                 " VALUES (?, ?, ?, ?, 'waiting', ?, ?)")
+
+
+def _sync_timers(session: Session, raw: RawConnection, trig: Trigger, now: datetime) -> None:
     inst, before = trig.instance, trig.before.timers
     waiting = {t.task_id: t for t in engine.waiting_timers(trig.workflow)}
     # Gone, or re-armed with another due time (a cycle, an extension): fired if it was due, else cancelled.
@@ -131,12 +166,11 @@ def _sync_timers(session: Session, trig: Trigger, now: datetime) -> None:
             .values(status=case((due, "fired"), else_="cancelled"), fired_at=case((due, now), else_=None),
                     lateness_s=case((due, _seconds_since(Timer.due_at, now, session)), else_=None))
             .execution_options(synchronize_session=False))  # no Timer objects live here: skip the ORM's sync
-    for task_id, t in waiting.items():
-        if before.get(task_id) == t.due_at:
-            continue
-        session.add(Timer(instance_id=inst.id, task_id=task_id, element_id=t.element_id, due_at=t.due_at,
-                          status="waiting", firing_key=f"{inst.id}:{task_id}:{t.due_at.isoformat()}",
-                          created_at=now))
+    raw.executemany(_INSERT_TIMER, [
+        (inst.id, task_id, t.element_id, raw.when(t.due_at), f"{inst.id}:{task_id}:{t.due_at.isoformat()}",
+         raw.when(now))
+        for task_id, t in waiting.items() if before.get(task_id) != t.due_at
+    ])
 
 
 def _seconds_since(column: Any, now: datetime, session: Session) -> Any:

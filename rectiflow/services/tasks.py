@@ -4,7 +4,7 @@ that the caller holds the task's role in its unit scope (or was given the task p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +13,15 @@ from rectiflow import engine
 from rectiflow import forms as formlib
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.org import User
+from rectiflow.db.raw import RawConnection, raw_connection
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Conflict, Forbidden, InvalidFormData, InvalidInput, NotFound
 from rectiflow.services import audit
 from rectiflow.services.actors import Actor
 from rectiflow.services.definitions import form_for
+from rectiflow.services.projections import NextTask, expire
 from rectiflow.services.runtime import Runtime
-from rectiflow.services.triggers import run_trigger
+from rectiflow.services.triggers import InstanceRow, run_trigger
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,27 @@ class Completion:
     task_id: str
     instance_id: int
     instance_status: str
-    next_tasks: list[UserTask]
+    next_tasks: list[NextTask]  # the instance's ready user tasks after the step
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """The columns of a ``user_tasks`` row that checking and completing it needs (hot path: no ORM object)."""
+
+    id: str
+    instance_id: int
+    element_id: str
+    name: str
+    role: str
+    unit_path: str
+    status: str
+    assignee_id: int | None
+    completed_by: int | None
+    form_key: str | None
+    form_hash: str | None
+
+
+T = TypeVar("T", UserTask, TaskRow)
 
 
 def get_task(session: Session, task_id: str, actor: Actor, *, for_action: bool = False) -> UserTask:
@@ -35,7 +57,7 @@ def get_task(session: Session, task_id: str, actor: Actor, *, for_action: bool =
     return _checked(session.get(UserTask, task_id), actor, for_action)
 
 
-def _checked(task: UserTask | None, actor: Actor, for_action: bool) -> UserTask:
+def _checked(task: T | None, actor: Actor, for_action: bool) -> T:
     if task is None or not can_view(task, actor):
         raise NotFound("task not found")
     if for_action and not can_act(task, actor):
@@ -43,33 +65,38 @@ def _checked(task: UserTask | None, actor: Actor, for_action: bool) -> UserTask:
     return task
 
 
-def _task_and_instance(session: Session, task_id: str, actor: Actor) -> tuple[UserTask, ProcessInstance]:
-    """Both rows in one query: completing a task is the hot path of every working day."""
-    row = session.execute(select(UserTask, ProcessInstance)
-                          .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
-                          .where(UserTask.id == task_id)).first()
-    task = _checked(row[0] if row else None, actor, True)
-    return task, row[1]  # type: ignore[index]
+_TASK_AND_INSTANCE = (
+    "SELECT t.id, t.instance_id, t.element_id, t.name, t.role, t.unit_path, t.status, t.assignee_id,"
+    " t.completed_by, t.form_key, t.form_hash, i.id, i.definition_id, i.process_key, i.title, i.status,"
+    " i.unit_id, i.version, i.state_version, i.audit_seq, i.audit_head"
+    " FROM user_tasks t JOIN process_instances i ON i.id = t.instance_id WHERE t.id = ?")
 
 
-def can_view(task: UserTask, actor: Actor) -> bool:
+def _task_and_instance(raw: RawConnection, task_id: str, actor: Actor) -> tuple[TaskRow, InstanceRow]:
+    """Both rows in one plain query: completing a task is the hot path of every working day."""
+    row = raw.execute(_TASK_AND_INSTANCE, (task_id,)).fetchone()
+    task = _checked(TaskRow(*row[:11]) if row else None, actor, True)
+    return task, InstanceRow(*row[11:])
+
+
+def can_view(task: UserTask | TaskRow, actor: Actor) -> bool:
     return (task.assignee_id == actor.user_id and actor.user_id is not None) or task.completed_by == actor.user_id \
         or actor.has_role(task.role, task.unit_path) or actor.oversees(task.unit_path)
 
 
-def can_act(task: UserTask, actor: Actor) -> bool:
+def can_act(task: UserTask | TaskRow, actor: Actor) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == actor.user_id
     return actor.has_role(task.role, task.unit_path)
 
 
-def task_form(session: Session, rt: Runtime, task: UserTask) -> formlib.Form | None:
+def task_form(session: Session, rt: Runtime, task: UserTask | TaskRow) -> formlib.Form | None:
     if not task.form_key or not task.form_hash:
         return None
     return form_for(session, rt, task.form_key, task.form_hash)
 
 
-def validate_task_data(session: Session, rt: Runtime, task: UserTask, data: dict[str, Any],
+def validate_task_data(session: Session, rt: Runtime, task: UserTask | TaskRow, data: dict[str, Any],
                        locale: str = "zh_CN") -> dict[str, Any]:
     form = task_form(session, rt, task)
     if form is None:
@@ -80,22 +107,26 @@ def validate_task_data(session: Session, rt: Runtime, task: UserTask, data: dict
     return data
 
 
+_COMPLETE = ("UPDATE user_tasks SET status = 'completed', completed_at = ?, completed_by = ?, submitted = ?,"
+             " draft = NULL WHERE id = ? AND status = 'ready'")
+
+
 def complete_task(session: Session, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any], *,
                   expected_version: int | None = None, locale: str = "zh_CN") -> Completion:
-    task, inst = _task_and_instance(session, task_id, actor)
+    raw = raw_connection(session)
+    task, inst = _task_and_instance(raw, task_id, actor)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     data = validate_task_data(session, rt, task, data, locale)
     submitted = {**data, "completed_by": actor.user_id, "completed_by_name": actor.username}
-    now = rt.clock.now()
-    task.status, task.completed_at, task.completed_by = "completed", now, actor.user_id
-    task.submitted, task.draft = data, None
-    run_trigger(session, rt, inst, actor.username, "task.completed",
-                lambda wf: engine.complete_user_task(wf, task_id, submitted, rt.clock),
-                {"task_id": task_id, "element": task.element_id, "name": task.name, "data": data},
-                expected_version=expected_version, completed_task=task_id)
-    nxt = list(session.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready")))
-    return Completion(task_id, inst.id, inst.status, nxt)
+    if raw.execute(_COMPLETE, (raw.when(rt.clock.now()), actor.user_id, raw.json(data), task_id)).rowcount != 1:
+        raise Conflict("this task was completed meanwhile")
+    expire(session, UserTask, [task_id])
+    trig = run_trigger(session, rt, inst, actor.username, "task.completed",
+                       lambda wf: engine.complete_user_task(wf, task_id, submitted, rt.clock),
+                       {"task_id": task_id, "element": task.element_id, "name": task.name, "data": data},
+                       expected_version=expected_version, completed_task=task_id)
+    return Completion(task_id, inst.id, inst.status, trig.ready_after)
 
 
 def save_draft(session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> None:

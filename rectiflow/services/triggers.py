@@ -10,20 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from rectiflow import engine
 from rectiflow.db.jobs import Incident, Job
+from rectiflow.db.raw import raw_connection
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Conflict, NotFound, RectiflowError
 from rectiflow.services import audit
 from rectiflow.services.definitions import bundle_for, definition_info
 from rectiflow.services.operations import OperationContext, UnknownOperation
-from rectiflow.services.projections import Snapshot, snapshot, sync_projections
+from rectiflow.services.projections import NextTask, Snapshot, snapshot, sync_projections
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.uow import after_commit
 
@@ -35,10 +38,33 @@ class EngineFailure(RectiflowError):
 
 
 @dataclass
+class InstanceRow:
+    """The columns of ``process_instances`` a trigger reads and writes, read with a plain statement
+    on the hot path (completing a task) instead of as an ORM object. ``state`` is read only when the
+    workflow is not in the cache."""
+
+    id: int
+    definition_id: int
+    process_key: str
+    title: str
+    status: str
+    unit_id: int | None
+    version: int
+    state_version: int
+    audit_seq: int
+    audit_head: str
+    state: str | None = None
+    completed_at: datetime | None = None
+
+
+Instance = ProcessInstance | InstanceRow
+
+
+@dataclass
 class Trigger:
     """Accumulates what a trigger produced, for the caller and the audit log."""
 
-    instance: ProcessInstance
+    instance: Instance
     workflow: Any
     bundle: engine.ParsedBundle
     actor: str
@@ -48,6 +74,7 @@ class Trigger:
     # syncing is a diff in memory instead of reading the rows back.
     before: Snapshot = field(default_factory=lambda: Snapshot(set(), {}))
     completed_task: str | None = None
+    ready_after: list[NextTask] = field(default_factory=list)
 
 
 def make_dispatcher(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> engine.ServiceDispatcher:
@@ -79,10 +106,10 @@ def load(session: Session, rt: Runtime, instance_id: int, *, for_update: bool = 
     return inst
 
 
-def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str, action: str,
+def run_trigger(session: Session, rt: Runtime, inst: Instance, actor: str, action: str,
                 apply: Callable[[Any], None], payload: dict[str, Any] | None = None,
                 expected_version: int | None = None, completed_task: str | None = None) -> Trigger:
-    """Load the workflow (cache or state), ``apply(workflow)``, sync everything, flush.
+    """Load the workflow (cache or state), ``apply(workflow)``, write everything.
 
     Raises Conflict when the instance moved on meanwhile (optimistic lock), EngineFailure when the
     diagram fails; in both cases the caller's transaction must roll back and nothing is written.
@@ -98,7 +125,7 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
     wf = rt.workflows.take(inst.id, inst.version) if rt.cache_workflows else None
     script_engine = _script_engine(session, rt, trig_ref)
     if wf is None:
-        wf = rt.serializer.loads(inst.state, proc.spec, proc.subprocess_specs)
+        wf = rt.serializer.loads(_state_of(session, inst), proc.spec, proc.subprocess_specs)
     engine.attach(wf, script_engine)
     trig = Trigger(inst, wf, bundle, actor, definition.files.get("forms", {}), before=snapshot(wf),
                    completed_task=completed_task)
@@ -117,35 +144,78 @@ def run_trigger(session: Session, rt: Runtime, inst: ProcessInstance, actor: str
     return trig
 
 
+def _state_of(session: Session, inst: Instance) -> str:
+    if inst.state is None:
+        row = raw_connection(session).execute("SELECT state FROM process_instances WHERE id = ?", (inst.id,)).fetchone()
+        inst.state = row[0]
+    return inst.state
+
+
+_UPDATE_INSTANCE = ("UPDATE process_instances SET state = ?, version = ?, state_version = ?, updated_at = ?,"
+                    " status = ?, completed_at = ?, audit_seq = ?, audit_head = ? WHERE id = ? AND version = ?")
+_LOST_RACE = "someone else changed this process meanwhile; reload and try again"
+
+
 def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: dict[str, Any]) -> None:
+    """Write the trigger's outcome: projections, jobs, state (version-checked), audit event.
+
+    Plain statements on the session's connection (``rectiflow.db.raw``): this runs for every step of
+    every process, and the ORM's unit of work would cost more than the engine step. ORM work queued
+    earlier in the transaction is flushed first, so rows it adds exist before ours refer to them."""
     inst, wf, now = trig.instance, trig.workflow, rt.clock.now()
-    sync_projections(session, rt, trig, now)
-    for call in trig.deferred:
-        op = rt.operations.get(call.operation)
-        session.add(Job(kind=call.operation, payload={"params": call.params}, status="queued", run_after=now,
-                        max_attempts=op.max_attempts, dedupe_key=f"svc:{inst.id}:{call.task_id}",
-                        instance_id=inst.id, task_id=call.task_id, created_at=now))
-    inst.state = rt.serializer.dumps(wf)
-    inst.state_version = (inst.state_version or 1) + 1  # counts state writes the way ``version`` counts row writes
-    inst.updated_at = now
-    if engine.is_completed(wf) and inst.status == "running":
-        inst.status, inst.completed_at = "completed", now
-    audit.record(session, at=now, actor=trig.actor, action=action, object_type="instance",
-                 object_id=str(inst.id), payload=payload, instance=inst)
+    session.flush()
+    raw = raw_connection(session)
     try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict("someone else changed this process meanwhile; reload and try again") from None
-    except IntegrityError as exc:
+        trig.ready_after = sync_projections(session, raw, rt, trig, now)
+        for call in trig.deferred:
+            op = rt.operations.get(call.operation)
+            session.add(Job(kind=call.operation, payload={"params": call.params}, status="queued", run_after=now,
+                            max_attempts=op.max_attempts, dedupe_key=f"svc:{inst.id}:{call.task_id}",
+                            instance_id=inst.id, task_id=call.task_id, created_at=now))
+        state = rt.serializer.dumps(wf)
+        status, completed_at = inst.status, inst.completed_at
+        if engine.is_completed(wf) and status == "running":
+            status, completed_at = "completed", now
+        seq, version = inst.audit_seq + 1, inst.version + 1
+        state_version = (inst.state_version or 1) + 1  # counts state writes the way ``version`` counts row writes
+        head = audit.head_after(inst.audit_head, instance_id=inst.id, seq=seq, at=now, actor=trig.actor,
+                                action=action, object_type="instance", object_id=str(inst.id), payload=payload)
+        cur = raw.execute(_UPDATE_INSTANCE, (state, version, state_version, raw.when(now), status,
+                                             raw.when(completed_at), seq, head.digest, inst.id, inst.version))
+        if cur.rowcount != 1:
+            raise Conflict(_LOST_RACE)
+        head.write(raw)
+        session.flush()  # the jobs, still in the same transaction
+    except raw.integrity_error as exc:
         # Two writers appending to one instance's audit chain: the loser's (stream, seq) collides.
-        if "audit_events" in str(exc.orig):
-            raise Conflict("someone else changed this process meanwhile; reload and try again") from None
+        if "audit_events" in str(exc):
+            raise Conflict(_LOST_RACE) from None
         raise
-    version = inst.version
+    except IntegrityError as exc:
+        if "audit_events" in str(exc.orig):
+            raise Conflict(_LOST_RACE) from None
+        raise
+    _written(session, inst, state=state, version=version, state_version=state_version, updated_at=now, status=status,
+             completed_at=completed_at, audit_seq=seq, audit_head=head.digest)
     if rt.cache_workflows:
-        after_commit(session, lambda: rt.workflows.put(inst.id, version, wf))
+        iid = inst.id
+        after_commit(session, lambda: rt.workflows.put(iid, version, wf))
     if trig.deferred and rt.on_jobs_queued is not None:
         after_commit(session, rt.on_jobs_queued)
+
+
+def _written(session: Session, inst: Instance, **values: Any) -> None:
+    """Bring the caller's object, and the session's ORM object for the row if it holds one, in line
+    with the row just written. The ORM object gets the values as already committed (not dirty), so a
+    later flush neither writes them again nor trips the version check."""
+    orm = inst if isinstance(inst, ProcessInstance) else \
+        session.identity_map.get(identity_key(ProcessInstance, inst.id))
+    if orm is not None:
+        for key, value in values.items():
+            set_committed_value(orm, key, value)
+    if orm is not inst:
+        for key, value in values.items():
+            setattr(inst, key, value)
 
 
 def record_engine_incident(rt: Runtime, instance_id: int, task_id: str | None, message: str) -> None:

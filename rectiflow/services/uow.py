@@ -41,4 +41,7 @@ def savepoint(session: Session) -> Iterator[None]:
             yield
     except BaseException:
         del session.info.setdefault(_KEY, [])[mark:]
+        # Triggers write with plain statements and tell loaded ORM objects what they wrote
+        # (``triggers._written``); the ORM cannot know to undo that, so reload everything.
+        session.expire_all()
         raise

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from testsupport import FIXTURES
+from testsupport import FIXTURES, complete, ready, start
 
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.jobs import Incident, Job
@@ -16,25 +16,6 @@ from rectiflow.services import audit, instances, jobs, tasks, timers
 from rectiflow.services.definitions import Sources, deploy
 
 pytestmark = pytest.mark.usefixtures("deployed")
-
-
-def start(rt, org, key="review_loop", unit="plant_a", **data):
-    with rt.sessions.begin() as s:
-        inst = instances.start_instance(
-            s, rt, key, {"subject": "资金管理", "deadline": "2025-04-30", **data},
-            unit_id=org["units"][unit], actor="office")
-        return inst.id
-
-
-def ready(rt, instance_id):
-    with rt.reads() as s:
-        return list(s.scalars(select(UserTask).where(UserTask.instance_id == instance_id,
-                                                     UserTask.status == "ready")))
-
-
-def complete(rt, actor, task_id, data, **kw):
-    with rt.sessions.begin() as s:
-        return tasks.complete_task(s, rt, task_id, actor, data, **kw)
 
 
 def test_start_projects_the_first_task_into_the_right_inbox(rt, org):
