@@ -100,7 +100,7 @@ def _flat(values: dict[str, Any]) -> bool:
     return not values or all(type(value) in _SCALARS for value in values.values())
 
 
-def _fingerprint(task: Any, tasks: dict[Any, Any]) -> tuple[Any, ...] | None:
+def _fingerprint(task: Any, parent: Any) -> tuple[Any, ...] | None:
     """What a task's stored form depends on, when it can be known without serializing it.
 
     The library stores a task's data as a delta against its parent's data, so the parent's state
@@ -111,7 +111,6 @@ def _fingerprint(task: Any, tasks: dict[Any, Any]) -> tuple[Any, ...] | None:
     state = task._state
     if state & _LIVE or not (_flat(task.data) and _flat(task.internal_data)):
         return None
-    parent = tasks.get(task._parent) if task._parent is not None else None
     if parent is not None and (parent._state & _LIVE or not _flat(parent.data)):
         return None
     return (state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
@@ -185,27 +184,33 @@ class StateSerializer:
 
     def _tasks_json(self, wf: Any) -> str:
         tasks = wf.tasks
-        cache: dict[Any, tuple[tuple[Any, ...], str]] = wf.__dict__.get(_FRAGMENTS) or {}
-        fresh: dict[Any, tuple[tuple[Any, ...], str]] = {}
+        # Keyed by the task objects themselves (identity hashing; a UUID hashes in Python), and
+        # remembering each task's parent object with the parent id it was found under.
+        cache: dict[Any, tuple[Any, ...]] = wf.__dict__.get(_FRAGMENTS) or {}
+        fresh: dict[Any, tuple[Any, ...]] = {}
         parts = []
-        for tid, task in tasks.items():
-            fp = _fingerprint(task, tasks)
-            hit = cache.get(tid) if fp is not None else None
-            if hit is not None and hit[0] == fp:
+        for task in tasks.values():
+            hit = cache.get(task)
+            parent_id = task._parent
+            if hit is not None and hit[3] is parent_id:
+                parent = hit[2]
+            else:
+                parent = tasks.get(parent_id) if parent_id is not None else None
+            fp = _fingerprint(task, parent)
+            if fp is not None and hit is not None and hit[0] == fp:
                 piece = hit[1]
             else:
-                piece = f'"{tid}":{self._json(self._task_dict(task, tasks))}'
+                piece = f'"{task.id}":{self._json(self._task_dict(task, parent))}'
             if fp is not None:
-                fresh[tid] = (fp, piece)
+                fresh[task] = (fp, piece, parent, parent_id)
             parts.append(piece)
-        wf.__dict__[_FRAGMENTS] = fresh  # ids that left the tree (pruned, dropped) leave the cache too
+        wf.__dict__[_FRAGMENTS] = fresh  # tasks that left the tree (pruned, dropped) leave the cache too
         return "{" + ",".join(parts) + "}"
 
-    def _task_dict(self, task: Any, tasks: dict[Any, Any]) -> dict[str, Any]:
+    def _task_dict(self, task: Any, parent: Any) -> dict[str, Any]:
         """The library's ``TaskConverter.to_dict`` already compacted (see ``_TASK_DEFAULTS``), built
         directly: the generic converter costs more than everything else in a step's write.
         ``verify`` compares the result with the library's own conversion."""
-        parent = tasks.get(task._parent) if task._parent is not None else None
         dct: dict[str, Any] = {
             "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
             "children": [str(c) for c in task._children], "last_state_change": task.last_state_change,

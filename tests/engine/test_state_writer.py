@@ -64,7 +64,7 @@ def test_warm_fragments_equal_a_full_serialization_through_a_loop_with_pruning(c
     ser.verify = False  # compared explicitly below
     made = []
     real = ser._task_dict
-    monkeypatch.setattr(ser, "_task_dict", lambda task, tasks: made.append(task.id) or real(task, tasks))
+    monkeypatch.setattr(ser, "_task_dict", lambda task, parent: made.append(task.id) or real(task, parent))
     wf = engine.new_workflow(proc.spec, proc.subprocess_specs, _engine(clock), START)
     engine.run(wf, clock)
     _same(ser, wf)
@@ -126,7 +126,7 @@ def test_verify_catches_a_fragment_that_no_longer_matches(clock, monkeypatch):
     ser.verify = True
     ser.dumps(wf)  # warm fragments that match pass
     fragments = wf.__dict__[serializer_module._FRAGMENTS]
-    tid, (fp, piece) = next(iter(fragments.items()))
-    fragments[tid] = (fp, piece.replace('"task_spec":"', '"task_spec":"stale_', 1))
+    task, (fp, piece, *parent) = next(iter(fragments.items()))
+    fragments[task] = (fp, piece.replace('"task_spec":"', '"task_spec":"stale_', 1), *parent)
     with pytest.raises(AssertionError, match="incremental state differs"):
         ser.dumps(wf)
