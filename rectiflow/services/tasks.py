@@ -113,6 +113,7 @@ _COMPLETE = ("UPDATE user_tasks SET status = 'completed', completed_at = ?, comp
 
 def complete_task(session: Session, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any], *,
                   expected_version: int | None = None, locale: str = "zh_CN") -> Completion:
+    session.flush()  # ORM changes queued earlier in this transaction are in the rows we read
     raw = raw_connection(session)
     task, inst = _task_and_instance(raw, task_id, actor)
     if task.status != "ready":

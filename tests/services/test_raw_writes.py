@@ -65,6 +65,17 @@ def test_orm_objects_in_the_session_follow_the_rows_written_beside_them(rt, org)
         assert (s.get(ProcessInstance, iid).title, s.get(ProcessInstance, iid).version) == ("资金管理（改）", 4)
 
 
+def test_orm_changes_queued_before_the_step_are_written_first(rt, org):
+    iid = start(rt, org)
+    [draft] = ready(rt, iid)
+    with rt.sessions.begin() as s:
+        s.get(ProcessInstance, iid).title = "资金管理（先改）"  # not flushed yet
+        tasks.complete_task(s, rt, draft.id, org["actors"]["a_rect"], {"note": "初稿"})
+    with rt.reads() as s:
+        inst = s.get(ProcessInstance, iid)
+        assert (inst.title, inst.version, inst.state_version) == ("资金管理（先改）", 4, 3)
+
+
 def test_a_step_that_lost_the_race_writes_nothing(rt, org):
     iid = start(rt, org)
     [draft] = ready(rt, iid)
