@@ -106,14 +106,15 @@ def _fingerprint(task: Any, parent: Any) -> tuple[Any, ...] | None:
     The library stores a task's data as a delta against its parent's data, so the parent's state
     is part of the fingerprint too. ``None`` means "serialize again": the task or its parent is
     live, or their data holds containers that could have been changed in place. Otherwise a task
-    changes only through a state change, which moves ``last_state_change``, or a tree edit
-    (children added or dropped, pruning), which moves ``_children`` or ``_parent``."""
+    changes only through a state change, which moves ``last_state_change``, a tree edit (children
+    added or dropped, pruning), which moves ``_children`` or ``_parent``, or a migration to another
+    version, which gives it another spec object (compared by identity)."""
     state = task._state
     if state & _LIVE or not (_flat(task.data) and _flat(task.internal_data)):
         return None
     if parent is not None and (parent._state & _LIVE or not _flat(parent.data)):
         return None
-    return (state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
+    return (state, task.last_state_change, task._parent, tuple(task._children), task.triggered, task.task_spec,
             None if parent is None else (parent._state, parent.last_state_change))
 
 

@@ -130,3 +130,13 @@ def test_verify_catches_a_fragment_that_no_longer_matches(clock, monkeypatch):
     fragments[task] = (fp, piece.replace('"task_spec":"', '"task_spec":"stale_', 1), *parent)
     with pytest.raises(AssertionError, match="incremental state differs"):
         ser.dumps(wf)
+
+
+def test_a_task_moved_onto_another_spec_is_written_again(clock):
+    """A version migration gives tasks the new version's spec objects; a renamed element gives a
+    finished task another spec name without any state change."""
+    proc, ser, wf = _warm_after_start(clock, change=False)
+    finished = next(t for t in wf.tasks.values() if t.task_spec.name == "start")  # no data: cacheable
+    finished.task_spec = wf.spec.task_specs["end"]  # as if the element had been renamed
+    stored = json.loads(ser.dumps(wf))["tasks"][str(finished.id)]
+    assert stored["task_spec"] == "end"
