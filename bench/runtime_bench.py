@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,9 @@ def loop_xml() -> bytes:
     return layout(xml.encode())
 
 
-def engine_step_ms(xml: bytes, rounds: int = 30) -> float:
-    """Stock library, in memory: the yardstick every persisted figure is divided by."""
+def engine_step_ms(xml: bytes, rounds: int = 30, between: Callable[[], None] | None = None) -> float:
+    """Stock library, in memory: the yardstick every persisted figure is divided by. ``between``
+    runs before each (untimed) step: see ``engine_step_after_io_ms``."""
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
     from SpiffWorkflow.util.task import TaskState
@@ -104,10 +106,9 @@ def engine_step_ms(xml: bytes, rounds: int = 30) -> float:
     for _ in range(rounds):
         wf = BpmnWorkflow(spec)
         wf.do_engine_steps()
-        while True:
-            ready = wf.get_tasks(state=TaskState.READY, manual=True)
-            if not ready:
-                break
+        while ready := wf.get_tasks(state=TaskState.READY, manual=True):
+            if between is not None:
+                between()
             t0 = time.perf_counter()
             ready[0].data.update({"note": "ok"})
             ready[0].run()
@@ -198,26 +199,11 @@ def store_floor_ms(rt: Runtime, rounds: int = 300) -> float:
 def engine_step_after_io_ms(rt: Runtime, xml: bytes, rounds: int = 30) -> float:
     """The yardstick's step again, each one right after a small committed transaction: how much the
     same library code slows down once database work has run in between (caches, branch predictors)."""
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-    from SpiffWorkflow.util.task import TaskState
+    def small_transaction() -> None:
+        with rt.sessions.begin() as s:
+            s.execute(text("UPDATE units SET name = name WHERE id = 1"))
 
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_str(xml)
-    spec = parser.get_spec("linear")
-    samples = []
-    for _ in range(rounds):
-        wf = BpmnWorkflow(spec)
-        wf.do_engine_steps()
-        while ready := wf.get_tasks(state=TaskState.READY, manual=True):
-            with rt.sessions.begin() as s:
-                s.execute(text("UPDATE units SET name = name WHERE id = 1"))
-            t0 = time.perf_counter()
-            ready[0].data.update({"note": "ok"})
-            ready[0].run()
-            wf.do_engine_steps()
-            samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000
+    return engine_step_ms(xml, rounds, between=small_transaction)
 
 
 def make_rt(url: str, tmp: Path) -> Runtime:

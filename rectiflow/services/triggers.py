@@ -186,13 +186,9 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
             raise Conflict(_LOST_RACE)
         head.write(raw)
         session.flush()  # the jobs, still in the same transaction
-    except raw.integrity_error as exc:
+    except (raw.integrity_error, IntegrityError) as exc:  # from our statements or the jobs' flush
         # Two writers appending to one instance's audit chain: the loser's (stream, seq) collides.
         if "audit_events" in str(exc):
-            raise Conflict(_LOST_RACE) from None
-        raise
-    except IntegrityError as exc:
-        if "audit_events" in str(exc.orig):
             raise Conflict(_LOST_RACE) from None
         raise
     _written(session, inst, state=state, version=version, state_version=state_version, updated_at=now, status=status,
