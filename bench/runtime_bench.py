@@ -50,7 +50,7 @@ PG_URL = os.environ.get("RECTIFLOW_BENCH_DATABASE_URL", "postgresql://postgres@1
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
-FORM = json.dumps({"schema": {"type": "object", "required": ["note"], "properties": {
+FORM = json.dumps({"schema": {"type": "object", "additionalProperties": False, "required": ["note"], "properties": {
     "note": {"type": "string", "title": "说明", "minLength": 1},
     "again": {"type": "boolean", "title": "再来"}}}, "ui": {}}).encode()
 

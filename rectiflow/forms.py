@@ -22,7 +22,10 @@ Supported schema constructs (anything else is refused by :func:`load_form`)
 - ``const``, ``minLength``, ``maxLength``, ``pattern``, ``minimum``, ``maximum``.
 - arrays: ``items`` must be choices (multi-select / checkbox group), file-refs (several files) or
   an object (repeating rows, not nested in other rows); ``minItems``, ``maxItems``, ``uniqueItems``.
-- objects: ``properties``, ``required``, ``additionalProperties: false``.
+- objects: ``properties``, ``required`` and ``additionalProperties: false``, which every object
+  declares (checked at deploy): a submission sets only the fields its form names.
+- property names never name what the runtime owns (:func:`reserved_field`: identifiers ending in
+  ``_id``/``_ids``, ``completed_by``, scope names): a form cannot set a workflow's identifiers or scope.
 - annotations: ``title``, ``description`` (help text), ``default`` (initial value; not applied
   inside repeating rows), ``readOnly`` (shown as text; dropped on submit, the server keeps the
   existing value; no errors are reported for it), ``examples``, ``$comment``.
@@ -94,6 +97,15 @@ _CONDITION_KEYWORDS = frozenset({"const", "enum", "minLength", "maxLength", "min
                                  "pattern", "minItems", "maxItems", "$comment"})
 _CONDITIONAL_BLOCK = frozenset({"if", "then", "else", "$comment"})
 _MAX_DEPTH = 12
+
+# Variables the runtime and the chain own. A form declaring one of them would let a submission point
+# the workflow at another problem or unit (mass assignment), so such a form is refused at deploy.
+RESERVED_FIELDS = frozenset({"completed_by", "completed_by_name", "unit", "unit_path", "unit_code", "scope",
+                             "business_key", "role", "roles", "assignee", "candidates", "actor"})
+
+
+def reserved_field(name: str) -> bool:
+    return name in RESERVED_FIELDS or name.startswith("_") or name.endswith(("_id", "_ids"))
 
 
 @dataclass(frozen=True)
@@ -358,12 +370,16 @@ class _FormChecker:
             sub_ptr = f"{ptr}/properties{_pointer([name])}"
             if not NAME.match(name):
                 self.add(sub_ptr, "property names must be identifiers ([A-Za-z_][A-Za-z0-9_]*)")
+            elif reserved_field(name):
+                self.add(sub_ptr, f"'{name}' is a name the runtime owns (identifiers, scope, who completed a "
+                                  "task); a form may not set it: rename the field")
             self.prop(sub, sub_ptr, in_rows=in_rows, titled=False, stack=stack)
         for i, name in enumerate(_list(node, "required")):
             if name not in props:
                 self.add(f"{ptr}/required/{i}", f"'{name}' is not a property")
-        if node.get("additionalProperties", False) is not False:
-            self.add(f"{ptr}/additionalProperties", "only 'additionalProperties: false' is supported")
+        if node.get("additionalProperties") is not False:
+            self.add(f"{ptr}/additionalProperties", "every object must declare 'additionalProperties: false' "
+                                                    "(a submission may set only the form's own fields)")
 
     def array(self, node: Mapping[str, Any], ptr: str, *, in_rows: bool, stack: tuple[str, ...]) -> None:
         items = node.get("items")
@@ -638,10 +654,11 @@ FORM_MESSAGES: dict[str, dict[str, str]] = {
     "uniqueItems": {"zh_CN": "不能有重复项", "en": "Items must not repeat"},
     "additionalProperties": {"zh_CN": "包含未定义的字段", "en": "Contains unknown fields"},
     "invalid": {"zh_CN": "内容无效", "en": "Invalid value"},
+    "unknown_field": {"zh_CN": "表单中没有字段“{name}”", "en": "The form has no field '{name}'"},
+    "no_form": {"zh_CN": "此任务没有表单，不能提交字段“{name}”", "en": "This task has no form; '{name}' cannot be set"},
 }
 
 
-@lru_cache(maxsize=256)
 @lru_cache(maxsize=1024)
 def _validator(form: Form) -> Draft202012Validator:
     """One validator per form version (forms are hashable by key and content hash, and a content
@@ -706,6 +723,10 @@ def collect_errors(form: Form, data: Any) -> dict[str, list[tuple[str, dict[str,
     """Errors as message keys and parameters, per field path (readOnly fields excluded)."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for error in _validator(form).iter_errors(data):
+        if error.validator == "additionalProperties":
+            for path, message in _unknown_field_messages(error):
+                found.setdefault(path, []).append(message)
+            continue
         message = message_for(error)
         for path in error_paths(error):
             if message not in found.setdefault(path, []):
@@ -721,6 +742,51 @@ def collect_errors(form: Form, data: Any) -> dict[str, list[tuple[str, dict[str,
         typed = [m for m in messages if m[0] == "type"]
         result[path] = typed or messages
     return result
+
+
+def _unknown_field_messages(error: ValidationError) -> list[tuple[str, tuple[str, dict[str, Any]]]]:
+    """One finding per key the form does not declare, at the key's own path (so the client sees which)."""
+    declared = error.schema.get("properties") or {} if isinstance(error.schema, Mapping) else {}
+    parts = list(error.absolute_path)
+    extras = sorted(str(k) for k in error.instance if k not in declared) if isinstance(error.instance, Mapping) else []
+    return [(field_path([*parts, k]), ("unknown_field", {"name": k})) for k in extras]
+
+
+def unknown_fields(form: Form | None, data: Any, locale: str = "zh_CN") -> dict[str, list[str]]:
+    """Only the keys ``data`` holds that the form does not declare (a draft may be incomplete, but it may
+    not carry anything else). Without a form every key is unknown."""
+    if not isinstance(data, Mapping):
+        return {"": [render_message("type", {"expected": "object"}, locale)]}
+    if form is None:
+        return {str(k): [render_message("no_form", {"name": k}, locale)] for k in sorted(data, key=str)}
+    found: dict[str, list[str]] = {}
+    for error in _validator(form).iter_errors(data):
+        if error.validator == "additionalProperties":
+            for path, (key, params) in _unknown_field_messages(error):
+                found.setdefault(path, []).append(render_message(key, params, locale))
+    return found
+
+
+def drop_readonly(form: Form, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the top-level readOnly fields: shown to the user, never taken from a submission
+    (the value already in the workflow stays). Nested readOnly fields are dropped the same way."""
+    def clean(node: Mapping[str, Any], value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        props = node.get("properties") or {}
+        out = {}
+        for key, item in value.items():
+            sub = resolve(form.schema, props.get(key, {}))
+            if sub.get("readOnly") is True:
+                continue
+            if sub.get("type") == "object":
+                item = clean(sub, item)
+            elif sub.get("type") == "array" and isinstance(item, list):
+                rows = resolve(form.schema, sub.get("items") or {})
+                item = [clean(rows, r) for r in item] if rows.get("type") == "object" else item
+            out[key] = item
+        return out
+    return clean(form.schema, data)
 
 
 def validate_submission(form: Form, data: Any, locale: str = "zh_CN") -> dict[str, list[str]]:

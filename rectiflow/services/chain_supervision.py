@@ -105,15 +105,16 @@ def _decide_form(session: Session, rt: Any) -> formlib.Form | None:
     return form_for(session, rt, "supervision_decide", digest) if digest else None
 
 
-def decide_supervision(session: Session, rt: Any, actor: Any, data: dict[str, Any]) -> Supervision:
-    """The start form of a deliberate 挂牌督办 (inspection office or discipline committee)."""
+def decide_supervision(session: Session, rt: Any, actor: Any, problem_id: int, data: dict[str, Any]) -> Supervision:
+    """The start form of a deliberate 挂牌督办 (inspection office or discipline committee). The problem is
+    the caller's subject (a page's or route's), never a field of the submitted form."""
     actor.require_role(*DECIDING_ROLES, "admin")
     form = _decide_form(session, rt)
     if form is not None:
         errors = formlib.validate_submission(form, data)
         if errors:
             raise InvalidFormData("the form has errors", errors=errors)
-    p = get_problem(session, data["problem_id"])
+    p = get_problem(session, problem_id)
     roles = [r for r in DECIDING_ROLES if actor.has_role(r, p.unit_path)]
     if not roles and not actor.is_admin:
         raise Forbidden("only the inspection office or the discipline committee over this unit may decide")

@@ -3,6 +3,7 @@ that the caller holds the task's role in its unit scope (or was given the task p
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -98,13 +99,21 @@ def task_form(session: Session, rt: Runtime, task: UserTask | TaskRow) -> formli
 
 def validate_task_data(session: Session, rt: Runtime, task: UserTask | TaskRow, data: dict[str, Any],
                        locale: str = "zh_CN") -> dict[str, Any]:
+    """What a completion may write into the workflow: the fields of the task's form and nothing else.
+
+    Every path (web, API, demo, bulk) comes through here, so no submission can set an identifier, a
+    scope or any other workflow variable: an undeclared key is a finding naming it, a task without a
+    form takes no data at all, and readOnly fields are dropped (the workflow keeps its own value)."""
     form = task_form(session, rt, task)
     if form is None:
-        return data
+        errors = formlib.unknown_fields(None, data, locale)
+        if errors:
+            raise InvalidFormData("the form has errors", errors=errors)
+        return {}
     errors = formlib.validate_submission(form, data, locale=locale)
     if errors:
         raise InvalidFormData("the form has errors", errors=errors)
-    return data
+    return formlib.drop_readonly(form, data)
 
 
 _COMPLETE = ("UPDATE user_tasks SET status = 'completed', completed_at = ?, completed_by = ?, submitted = ?,"
@@ -130,10 +139,21 @@ def complete_task(session: Session, rt: Runtime, task_id: str, actor: Actor, dat
     return Completion(task_id, inst.id, inst.status, trig.ready_after)
 
 
-def save_draft(session: Session, task_id: str, actor: Actor, data: dict[str, Any]) -> None:
+DRAFT_MAX_BYTES = 256 * 1024
+
+
+def save_draft(session: Session, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any],
+               locale: str = "zh_CN") -> None:
+    """A half-filled form, kept for later. It may be incomplete, but it holds only the form's fields."""
     task = get_task(session, task_id, actor, for_action=True)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
+    errors = formlib.unknown_fields(task_form(session, rt, task), data, locale)
+    if errors:
+        raise InvalidFormData("the draft has fields the form does not have", errors=errors)
+    if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) > DRAFT_MAX_BYTES:
+        raise InvalidInput("the draft is too large", errors={"": [f"at most {DRAFT_MAX_BYTES // 1024} KB"]},
+                           code="too_large")
     task.draft = data
     session.flush()
 

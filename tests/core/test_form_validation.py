@@ -27,7 +27,7 @@ FILE_B = "b" * 64
 ACCEPTANCE: dict = {
     "schema": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "title": "提出验收申请",
         "properties": {
             "case_no": {"type": "string", "title": "问题编号", "readOnly": True},
@@ -44,7 +44,7 @@ ACCEPTANCE: dict = {
         "required": ["summary", "evidence", "measures", "decision"],
         "$defs": {
             "measure": {
-                "type": "object",
+                "type": "object", "additionalProperties": False,
                 "properties": {
                     "text": {"type": "string", "title": "措施内容"},
                     "deadline": {"type": "string", "format": "date", "title": "完成时限"},
@@ -68,9 +68,9 @@ ACCEPTANCE: dict = {
 # Other constructs: nested objects, booleans, numbers, date-time, email, checkbox groups, oneOf.
 MISC: dict = {
     "schema": {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "properties": {
-            "contact": {"type": "object", "title": "联系人", "required": ["name"],
+            "contact": {"type": "object", "additionalProperties": False, "title": "联系人", "required": ["name"],
                         "properties": {"name": {"type": "string", "title": "姓名"},
                                        "email": {"type": "string", "format": "email", "title": "邮箱"}}},
             "confirmed": {"type": "boolean", "title": "已核实"},
@@ -190,16 +190,18 @@ def test_ui_key_for_unknown_property_and_bad_options() -> None:
 
 def test_unsupported_constructs_are_refused() -> None:
     schema = {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "properties": {
             "a": {"type": "string", "title": "A", "format": "uri"},
             "b": {"type": "string", "title": "B", "if": {"const": "x"}, "then": {"minLength": 2}},
             "c": {"type": "array", "title": "C", "items": {"type": "string"}},
             "d": {"type": ["string", "null"], "title": "D"},
             "e": {"$ref": "#/definitions/x", "title": "E"},
-            "f": {"type": "array", "title": "F", "items": {"type": "object", "properties": {
-                "g": {"type": "array", "title": "G", "items": {"type": "object", "properties": {
-                    "h": {"type": "string", "title": "H"}}}}}}},
+            "f": {"type": "array", "title": "F", "items": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "g": {"type": "array", "title": "G", "items": {
+                        "type": "object", "additionalProperties": False, "properties": {
+                            "h": {"type": "string", "title": "H"}}}}}}},
             "bad name": {"type": "string", "title": "X"},
             "i": {"type": "string", "title": "I", "enum": ["x", 2]},
         },
@@ -219,9 +221,10 @@ def test_unsupported_constructs_are_refused() -> None:
 
 
 def test_metaschema_and_structural_findings_come_together() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": ["string", 1], "title": "A"},
-                                               "b": {"type": "string"},
-                                               "c": {"type": "string", "title": "C", "enum": 3}},
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"a": {"type": ["string", 1], "title": "A"},
+                             "b": {"type": "string"},
+                             "c": {"type": "string", "title": "C", "enum": 3}},
               "required": "a", "$defs": [], "allOf": {}}
     found = findings_of({"schema": schema, "ui": {"a": {"widget": ["x"]}, "zz": {}}})
     assert {"/properties/a/type", "/properties/b", "/properties/c/enum", "/required", "/$defs", "/allOf",

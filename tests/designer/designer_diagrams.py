@@ -8,7 +8,7 @@ from rectiflow.bpmn_layout import layout
 
 FORM = {
     "schema": {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "required": ["decision"],
         "properties": {"decision": {"type": "string", "title": "决定", "enum": ["ok", "return"]}},
     },

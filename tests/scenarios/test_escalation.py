@@ -121,12 +121,12 @@ def test_discipline_committee_decides_supervision_directly(rt, chain):
     round_id, round_iid = open_round(rt, org)
     plan_approved(rt, org, round_iid)
     pid, iid, _ = problems(rt, round_id)["2.1"]
-    data = {"problem_id": pid, "leader": "a_lead", "hard_deadline": "2025-03-31",
+    data = {"leader": "a_lead", "hard_deadline": "2025-03-31",
             "removal_condition": "制度修订并执行", "reason": "群众反映强烈"}
     with rt.sessions.begin() as s, pytest.raises(Forbidden):
-        chain_supervision.decide_supervision(s, rt, org["actors"]["a_rect"], data)
+        chain_supervision.decide_supervision(s, rt, org["actors"]["a_rect"], pid, data)
     with rt.sessions.begin() as s:
-        sup = chain_supervision.decide_supervision(s, rt, org["actors"]["a_jw"], data)
+        sup = chain_supervision.decide_supervision(s, rt, org["actors"]["a_jw"], pid, data)
         sup_id = sup.id
     [sup] = supervisions(rt, pid)
     assert (sup.status, sup.decided_by_role) == ("active", "discipline_committee")
@@ -190,10 +190,10 @@ def test_removal_message_completes_the_supervision_instance(rt, chain):
     round_id, round_iid = open_round(rt, org)
     plan_approved(rt, org, round_iid)
     pid, iid, _ = problems(rt, round_id)["2.1"]
-    data = {"problem_id": pid, "leader": "a_lead", "hard_deadline": "2025-03-31",
+    data = {"leader": "a_lead", "hard_deadline": "2025-03-31",
             "removal_condition": "制度修订并执行", "reason": "群众反映强烈"}
     with rt.sessions.begin() as s:
-        sup_id = chain_supervision.decide_supervision(s, rt, org["actors"]["office"], data).id
+        sup_id = chain_supervision.decide_supervision(s, rt, org["actors"]["office"], pid, data).id
     sid, _ = instance_of(rt, f"supervision:{sup_id}")
     do(rt, org, "a_boss", one(rt, sid, "acknowledge"), {"acknowledged": True})
     finish_problem(rt, org, iid, "a_hr")

@@ -17,7 +17,7 @@ VOID = {"input", "br", "hr", "img", "meta", "link", "area", "base", "col", "embe
 
 FORM: dict = {
     "schema": {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "properties": {
             "case_no": {"type": "string", "title": "问题编号", "readOnly": True},
             "summary": {"type": "string", "title": "整改情况概述", "minLength": 10, "maxLength": 2000,
@@ -34,13 +34,13 @@ FORM: dict = {
             "kinds": {"type": "array", "title": "问题类型",
                       "items": {"type": "string", "enum": ["party", "finance"]}},
             "confirmed": {"type": "boolean", "title": "已核实"},
-            "contact": {"type": "object", "title": "联系人",
+            "contact": {"type": "object", "additionalProperties": False, "title": "联系人",
                         "properties": {"name": {"type": "string", "title": "姓名"}}},
         },
         "required": ["summary", "evidence", "measures", "decision"],
         "$defs": {
             "measure": {
-                "type": "object",
+                "type": "object", "additionalProperties": False,
                 "properties": {
                     "text": {"type": "string", "title": "措施内容"},
                     "deadline": {"type": "string", "format": "date", "title": "完成时限"},

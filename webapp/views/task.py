@@ -277,7 +277,11 @@ def submit(task_id: str) -> Any:
     if _operation() == "draft":
         if upload_errors:  # nothing is saved; the files that were accepted stay listed
             return _page(task, data, upload_errors, version=_expected_version(), status=422)
-        task_service.save_draft(s, task_id, a, data)
+        try:
+            task_service.save_draft(s, rt, task_id, a, data, locale=current_locale())
+        except InvalidInput as exc:
+            s.rollback()
+            return _page(task, data, exc.errors, version=_expected_version(), status=422)
         flash(_("Draft saved."), "success")
         return redirect(url_for("task.show", task_id=task_id))
     try:
