@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RECTIFLOW_CLOCK ?= virtual
 
-.PHONY: run test install assets db demo serve test-postgres test-browser bench lint clean
+.PHONY: run test install assets db demo serve test-postgres test-browser bench lint messages clean
 
 run: install assets db demo serve
 
@@ -43,6 +43,13 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The one catalogue (rectiflow/translations): extract the core's N_() ids and the web app's _()/_l(),
+# merge into the Chinese catalogue, translate the new entries, then run this again to compile.
+messages: install
+	$(BIN)/pybabel extract -F webapp/babel.cfg -k N_ -k _l -o rectiflow/translations/messages.pot rectiflow webapp
+	$(BIN)/pybabel update -i rectiflow/translations/messages.pot -d rectiflow/translations -l zh_Hans_CN --no-fuzzy-matching
+	$(BIN)/pybabel compile -d rectiflow/translations
 
 clean:
 	rm -rf $(VENV) node_modules webapp/static/vendor instance

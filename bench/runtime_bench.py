@@ -38,12 +38,13 @@ from rectiflow.config import load_settings
 from rectiflow.db import metadata
 from rectiflow.db.migrate import upgrade
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
-from rectiflow.services import instances, tasks, timers, users
-from rectiflow.services.actors import load_actor
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.accounts import users
+from rectiflow.services.accounts.actors import load_actor
 from rectiflow.services.inbox import inbox
-from rectiflow.services.operations import OperationRegistry
 from rectiflow.services.runtime import Runtime, build_runtime
+from rectiflow.services.workflow import instances, tasks, timers
+from rectiflow.services.workflow.definitions import Sources, deploy
+from rectiflow.services.workflow.operations import OperationRegistry
 
 # A database of its own, so a benchmark never wipes the test suite's database under it.
 PG_URL = os.environ.get("RECTIFLOW_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/rectiflow_bench")
@@ -166,7 +167,8 @@ def store_floor_ms(rt: Runtime, rounds: int = 300) -> float:
     written under the version check, audit event), committed; no engine, no form, no serialization.
     Everything the persisted step does beyond this is rectiflow's own work plus the engine."""
     from rectiflow.db.raw import raw_connection
-    from rectiflow.services import audit, projections, tasks, triggers
+    from rectiflow.services import audit
+    from rectiflow.services.workflow import projections, tasks, triggers
 
     with rt.sessions.begin() as s:
         iid = instances.start_instance(s, rt, "linear", {}, unit_id=1).id
@@ -261,7 +263,7 @@ def loop_ratio(rt: Runtime, passes: int = 50, instances_n: int = 5) -> float:
 
 
 def state_sizes(rt: Runtime) -> tuple[int, int]:
-    from rectiflow.services.definitions import bundle_for, latest_definition
+    from rectiflow.services.workflow.definitions import bundle_for, latest_definition
 
     with rt.reads() as s:
         inst = s.query(ProcessInstance).filter_by(process_key="linear").first()

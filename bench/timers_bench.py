@@ -27,9 +27,10 @@ from rectiflow.clock import FixedClock
 from rectiflow.config import PROJECT_ROOT, load_settings
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.runtime import ClockState, ProcessInstance, Timer
-from rectiflow.services import instances, users
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.accounts import users
 from rectiflow.services.runtime import Runtime, build_runtime
+from rectiflow.services.workflow import instances
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 PG_URL = os.environ.get("RECTIFLOW_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/rectiflow_bench")
 START = datetime(2025, 1, 31, 2, tzinfo=UTC)

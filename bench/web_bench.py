@@ -34,10 +34,10 @@ def _runtime(tmp: Path, extra: int) -> Any:
     from rectiflow.config import load_settings
     from rectiflow.db.migrate import upgrade
     from rectiflow.db.org import Unit
-    from rectiflow.services import instances
-    from rectiflow.services.definitions import Sources, deploy
-    from rectiflow.services.demo import load_demo
+    from rectiflow.services.demo.org import load_demo
     from rectiflow.services.runtime import build_runtime
+    from rectiflow.services.workflow import instances
+    from rectiflow.services.workflow.definitions import Sources, deploy
     from workers.registry import build_registry
 
     url = f"sqlite:///{tmp / 'bench.db'}"
@@ -46,7 +46,7 @@ def _runtime(tmp: Path, extra: int) -> Any:
                              clock="virtual", processes_dir=ROOT / "processes", forms_dir=ROOT / "forms")
     from datetime import UTC, datetime
 
-    from rectiflow.services.operations import Operation, Param
+    from rectiflow.services.workflow.operations import Operation, Param
 
     registry = build_registry()  # plus the two operations the fixture diagrams call (as in the tests)
     registry.register(Operation("test.echo", lambda ctx, p: {"echo": p}, "inline", (Param("value", "any"),)))

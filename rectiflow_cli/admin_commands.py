@@ -19,7 +19,7 @@ def users() -> None:
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def users_list(as_json: bool) -> None:
-    from rectiflow.services.users import list_users
+    from rectiflow.services.accounts.users import list_users
 
     with runtime() as rt, rt.sessions() as s:
         rows = list_users(s)
@@ -39,7 +39,7 @@ def users_list(as_json: bool) -> None:
 @click.option("--email", default="")
 @click.password_option()
 def users_create(username: str, display_name: str, email: str, password: str) -> None:
-    from rectiflow.services.users import create_user
+    from rectiflow.services.accounts.users import create_user
 
     with runtime() as rt:
         try:
@@ -55,7 +55,7 @@ def users_create(username: str, display_name: str, email: str, password: str) ->
 @click.argument("username")
 @click.password_option()
 def users_set_password(username: str, password: str) -> None:
-    from rectiflow.services.users import set_password
+    from rectiflow.services.accounts.users import set_password
 
     with runtime() as rt:
         try:
@@ -71,7 +71,7 @@ def users_set_password(username: str, password: str) -> None:
 @click.argument("role")
 @click.argument("unit_code")
 def users_assign(username: str, role: str, unit_code: str) -> None:
-    from rectiflow.services.users import assign
+    from rectiflow.services.accounts.users import assign
 
     with runtime() as rt:
         try:

@@ -26,7 +26,7 @@ def rounds() -> None:
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 def rounds_template(preset: str, out: str) -> None:
     """Write an empty problem-list workbook (.xlsx) to OUT."""
-    from rectiflow.services.exchange_excel import problem_list_template
+    from rectiflow.services.exchange.excel import problem_list_template
 
     Path(out).write_bytes(problem_list_template(preset))
     click.echo(f"template written to {out}")
@@ -67,7 +67,7 @@ def rounds_import(
     taxonomy_preset: str,
 ) -> None:
     """Open a round from a problem-list workbook; on any row error nothing is created (exit 1)."""
-    from rectiflow.services.exchange_excel import MAX_BYTES, import_round
+    from rectiflow.services.exchange.excel import MAX_BYTES, import_round
 
     path = Path(file)
     if path.stat().st_size > MAX_BYTES:
@@ -123,7 +123,7 @@ def ledger() -> None:
 )
 def ledger_export(out: str, round_id: int | None, status: str | None) -> None:
     """Write the whole ledger (every unit) to OUT as .xlsx."""
-    from rectiflow.services.exchange_excel import export_ledger
+    from rectiflow.services.exchange.excel import export_ledger
 
     filters = {k: v for k, v in (("round_id", round_id), ("status", status)) if v is not None}
     with runtime() as rt, rt.reads() as s:

@@ -73,8 +73,8 @@ def deploy(path: str | None, forms_path: str | None, note: str, check: bool) -> 
     """Validate and deploy processes/ (BPMN, DMN) and forms/."""
     from pathlib import Path
 
-    from rectiflow.services.definitions import Sources, validate
-    from rectiflow.services.definitions import deploy as do_deploy
+    from rectiflow.services.workflow.definitions import Sources, validate
+    from rectiflow.services.workflow.definitions import deploy as do_deploy
 
     with runtime() as rt:
         src = Sources.from_dirs(Path(path) if path else rt.settings.processes_dir,
@@ -97,7 +97,7 @@ def deploy(path: str | None, forms_path: str | None, note: str, check: bool) -> 
 @main.command()
 def demo() -> None:
     """Load the demo organisation, one account per role, and a demo round (idempotent)."""
-    from rectiflow.services.demo import load_demo
+    from rectiflow.services.demo.org import load_demo
 
     with runtime() as rt:
         try:

@@ -19,8 +19,8 @@ from testsupport import FIXTURES, ROOT, START, _require_postgres, truncate_all  
 from rectiflow.clock import FixedClock
 from rectiflow.config import load_settings
 from rectiflow.db.migrate import upgrade
-from rectiflow.services.operations import Operation, OperationRegistry, Param
 from rectiflow.services.runtime import Runtime, build_runtime
+from rectiflow.services.workflow.operations import Operation, OperationRegistry, Param
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -86,7 +86,7 @@ def rt(settings: Any, clock: FixedClock) -> Iterator[Runtime]:
 
 
 def fixture_sources() -> Any:
-    from rectiflow.services.definitions import Sources
+    from rectiflow.services.workflow.definitions import Sources
 
     return Sources.from_dirs(FIXTURES / "bpmn", FIXTURES / "forms")
 
@@ -98,8 +98,8 @@ def load_json(path: Path) -> Any:
 @pytest.fixture
 def org(rt: Runtime) -> dict[str, Any]:
     """A group with two plants, each with two departments, and one user per role."""
-    from rectiflow.services import users as us
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts import users as us
+    from rectiflow.services.accounts.actors import load_actor
 
     with rt.sessions.begin() as s:
         us.create_unit(s, rt.clock, code="group", name="集团", kind="group")
@@ -132,7 +132,7 @@ def org(rt: Runtime) -> dict[str, Any]:
 
 @pytest.fixture
 def deployed(rt: Runtime) -> None:
-    from rectiflow.services.definitions import deploy
+    from rectiflow.services.workflow.definitions import deploy
 
     with rt.sessions.begin() as s:
         deploy(s, rt, fixture_sources(), actor="test")

@@ -83,8 +83,8 @@ def divide_after_timer_xml() -> bytes:
 
 def start_waiting(rt, org):
     """Six instances waiting on one due instant; the fourth divides by zero when it fires."""
-    from rectiflow.services import instances
-    from rectiflow.services.definitions import Sources, deploy
+    from rectiflow.services.workflow import instances
+    from rectiflow.services.workflow.definitions import Sources, deploy
 
     due = rt.clock.now() + timedelta(days=1)
     with rt.sessions.begin() as s:
@@ -109,7 +109,7 @@ def timer_statuses(rt, ids):
 
 def start(rt, org, key="review_loop", unit="plant_a", **data):
     """An instance of a fixture process for ``unit``, started by the inspection office."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     with rt.sessions.begin() as s:
         inst = instances.start_instance(
@@ -129,7 +129,7 @@ def ready(rt, instance_id):
 
 
 def complete(rt, actor, task_id, data, **kw):
-    from rectiflow.services import tasks
+    from rectiflow.services.workflow import tasks
 
     with rt.sessions.begin() as s:
         return tasks.complete_task(s, rt, task_id, actor, data, **kw)

@@ -1,19 +1,15 @@
 """Flask-Babel: zh_CN by default, English on request; the choice lives in the session and on the user.
 
-Messages are English msgids translated to Chinese in ``translations/zh_Hans_CN`` — the directory
-carries CLDR's name for zh_CN, because Babel expands "zh_CN" to "zh_Hans_CN" when it looks for
-catalogs. Workflow: ``pybabel extract -F webapp/babel.cfg -k _l -o webapp/translations/messages.pot webapp``,
-``pybabel update -i webapp/translations/messages.pot -d webapp/translations``, translate,
-``pybabel compile -d webapp/translations``.
+Pages and the API read the one catalogue the core renders mails and documents from
+(``rectiflow/translations``, see :mod:`rectiflow.i18n` for the workflow).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, g, has_request_context, session
 from flask_babel import Babel, get_locale
 
+from rectiflow.i18n import TRANSLATIONS_DIR
 from rectiflow.services.runtime import Runtime
 
 LOCALES = ("zh_CN", "en")
@@ -39,5 +35,5 @@ def init_app(app: Flask, rt: Runtime) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = (
         rt.settings.default_locale if rt.settings.default_locale in LOCALES else "zh_CN"
     )
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     Babel(app, locale_selector=select_locale)

@@ -18,7 +18,7 @@ INSTANCE_STATUS = {
     "terminated": _l("Terminated"),
     "error": _l("Error"),
 }
-# The codes rectiflow.services.chain writes (PROBLEM_STATUSES there); a test keeps the two in step.
+# The codes rectiflow.services.chain.rounds writes (PROBLEM_STATUSES there); a test keeps the two in step.
 PROBLEM_STATUS = {
     "not_started": _l("Not started"),
     "rectifying": _l("Under rectification"),
@@ -29,7 +29,7 @@ PROBLEM_STATUS = {
     "extension_pending": _l("Extension under approval"),
     "returned": _l("Returned for rework"),
 }
-# Labels of the case data a task carries (rectiflow.services.projections.CONTEXT_KEYS); ids are links.
+# Labels of the case data a task carries (rectiflow.services.workflow.projections.CONTEXT_KEYS); ids are links.
 CONTEXT_LABELS = {
     "round_title": _l("Inspection round"),
     "problem_number": _l("Problem number"),

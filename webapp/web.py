@@ -16,7 +16,7 @@ from rectiflow.db.domain import Notice
 from rectiflow.db.org import User
 from rectiflow.errors import Forbidden, NotFound
 from rectiflow.roles import role_label
-from rectiflow.services.actors import Actor, load_actor
+from rectiflow.services.accounts.actors import Actor, load_actor
 from rectiflow.services.runtime import Runtime
 
 csrf = CSRFProtect()

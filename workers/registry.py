@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rectiflow.services.operations import OperationRegistry
+from rectiflow.services.workflow.operations import OperationRegistry
 
 
 def build_registry() -> OperationRegistry:

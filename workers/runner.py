@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 
 from rectiflow.db.jobs import WorkerHeartbeat
-from rectiflow.services import jobs, notifications, timers
+from rectiflow.services import jobs, notifications
 from rectiflow.services.runtime import Runtime
+from rectiflow.services.workflow import timers
 
 log = logging.getLogger(__name__)
 DIGEST_CHECK_EVERY = timedelta(seconds=60)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from rectiflow.db.org import User
 from rectiflow.db.runtime import UserTask
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.jobs import Incident, Job
 from rectiflow.errors import Conflict, NotFound
-from rectiflow.services.operations import OperationContext
 from rectiflow.services.runtime import Runtime
+from rectiflow.services.workflow.operations import OperationContext
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 10.0
@@ -97,7 +97,7 @@ def run(rt: Runtime, job_id: int, worker_id: str) -> JobOutcome:
 
 
 def _succeeded(rt: Runtime, job_id: int, instance_id: int | None, task_id: str | None, result: Any) -> JobOutcome:
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     with rt.sessions() as s:
         try:

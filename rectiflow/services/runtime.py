@@ -17,7 +17,7 @@ from rectiflow.config import Settings
 from rectiflow.db.session import make_engine, make_session_factory
 from rectiflow.engine import StateSerializer
 from rectiflow.services.clockstore import make_clock
-from rectiflow.services.operations import OperationRegistry
+from rectiflow.services.workflow.operations import OperationRegistry
 
 
 class WorkflowCache:

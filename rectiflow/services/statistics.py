@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import Measure, Problem, Round
 from rectiflow.db.org import Unit
-from rectiflow.services.chain_ledger import problem_scope
+from rectiflow.services.chain.ledger import problem_scope
 
 BUSINESS_MONTHS = 12
 

@@ -54,7 +54,7 @@ def playwright_browser() -> Iterator[Any]:
 def demo_rt(sqlite_template: Path, tmp_path: Path) -> Iterator[Any]:
     from rectiflow.clock import FixedClock
     from rectiflow.config import load_settings
-    from rectiflow.services.demo import load_demo
+    from rectiflow.services.demo.org import load_demo
     from rectiflow.services.runtime import build_runtime
     from workers.registry import build_registry
 

@@ -30,7 +30,7 @@ ADD_REVIEW_STEP = """() => {
 
 
 def _complete(rt: Any, instance_id: int, element: str, data: dict[str, Any]) -> None:
-    from rectiflow.services.demo_round import _do
+    from rectiflow.services.demo.round import _do
 
     with rt.sessions.begin() as s:
         _do(s, rt, instance_id, element, data)
@@ -39,7 +39,7 @@ def _complete(rt: Any, instance_id: int, element: str, data: dict[str, Any]) -> 
 def test_designer_edits_validates_deploys_and_dry_runs_a_migration(page: Any, demo_rt: Any) -> None:
     from rectiflow.db.domain import Problem
     from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     ex = expect()
     rt = demo_rt

@@ -10,7 +10,7 @@ from designer_support import PASSWORD
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rectiflow.services import users as us
+from rectiflow.services.accounts import users as us
 from webapp import create_app
 from webapp.views.auth import limiter
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, UserTask
 from rectiflow.errors import Conflict
-from rectiflow.services import designer as svc
-from rectiflow.services import designer_migration as mig
-from rectiflow.services import instances, tasks
-from rectiflow.services.actors import load_actor
-from rectiflow.services.users import user_by_name
+from rectiflow.services.accounts.actors import load_actor
+from rectiflow.services.accounts.users import user_by_name
+from rectiflow.services.designer import editor as svc
+from rectiflow.services.designer import migration as mig
+from rectiflow.services.workflow import instances, tasks
 
 FORMS = {"dz_form": form_bytes().decode()}
 

@@ -10,7 +10,7 @@ import pytest
 from designer_diagrams import form_bytes, source
 
 from rectiflow.engine.xmlsafe import MAX_DIAGRAM_BYTES
-from rectiflow.services import designer as svc
+from rectiflow.services.designer import editor as svc
 
 
 def check(rt: Any, xml: str | bytes, forms: dict[str, bytes] | None = None) -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rectiflow.services.definitions import Sources, deploy, validate
+from rectiflow.services.workflow.definitions import Sources, deploy, validate
 from workers.registry import build_registry
 
 ROOT = Path(__file__).resolve().parent.parent.parent

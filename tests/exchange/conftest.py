@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from testsupport import ROOT
 
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 
 def round_sources() -> Sources:
@@ -18,7 +18,7 @@ def round_sources() -> Sources:
 
 @pytest.fixture
 def office_org(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
-    from rectiflow.services import users as us
+    from rectiflow.services.accounts import users as us
 
     with rt.sessions.begin() as s:
         deploy(s, rt, round_sources(), actor="test")

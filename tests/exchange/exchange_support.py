@@ -31,7 +31,7 @@ GOOD_ROWS = [
 
 def workbook(rows: list[list[Any]], preset: str = "four_implementations", header: list[Any] | None = None) -> bytes:
     """The real template, filled in the way an office would (rows appended under the header)."""
-    from rectiflow.services.exchange_excel import problem_list_template
+    from rectiflow.services.exchange.excel import problem_list_template
 
     wb = load_workbook(io.BytesIO(problem_list_template(preset)))
     ws = wb["问题清单"]
@@ -66,7 +66,7 @@ ROUND = dict(
 
 
 def import_wb(rt: Any, org: dict[str, Any], data: bytes, who: str = "office", **kw: Any) -> Any:
-    from rectiflow.services.exchange_excel import import_round
+    from rectiflow.services.exchange.excel import import_round
 
     with rt.sessions.begin() as s:
         rnd = import_round(s, rt, actor=org["actors"][who], data=data, **{**ROUND, **kw})

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rectiflow.db.domain import Problem, Round
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import InvalidInput
-from rectiflow.services import exchange_excel as ex
+from rectiflow.services.exchange import excel as ex
 
 
 def test_template_has_headers_dropdowns_frozen_header_and_instructions():

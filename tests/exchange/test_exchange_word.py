@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Problem, Supervision
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services import chain_problems as problems
-from rectiflow.services import exchange_word as ew
+from rectiflow.services.chain import problems
+from rectiflow.services.exchange import word as ew
 
 
 def text_of(data: bytes) -> str:

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from testsupport import ROOT
 
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 
 @pytest.fixture
 def chain(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
-    from rectiflow.services import users as us
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts import users as us
+    from rectiflow.services.accounts.actors import load_actor
 
     with rt.sessions.begin() as s:
         deploy(s, rt, Sources.from_dirs(ROOT / "processes", ROOT / "forms"), actor="test")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Notice, Problem
 from rectiflow.db.runtime import UserTask
-from rectiflow.services.demo_round import load_demo_round
+from rectiflow.services.demo.round import load_demo_round
 
 
 def test_demo_round_is_mid_way(rt, org):

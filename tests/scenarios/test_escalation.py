@@ -13,7 +13,10 @@ from rectiflow.db.domain import Accountability, Notice, Problem, Supervision
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Forbidden
-from rectiflow.services import chain_accountability, chain_ledger, chain_supervision, tasks, timers
+from rectiflow.services.chain import accountability as chain_accountability
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import supervision as chain_supervision
+from rectiflow.services.workflow import tasks, timers
 from scenarios.test_round import (
     EVIDENCE,
     STEPS,

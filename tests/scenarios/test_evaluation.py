@@ -10,7 +10,7 @@ from rectiflow.db.audit import AuditEvent
 from rectiflow.db.domain import Accountability, RoundEvaluation
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Forbidden, InvalidInput
-from rectiflow.services import chain_evaluation
+from rectiflow.services.chain import evaluation as chain_evaluation
 from scenarios.test_round import open_round
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from rectiflow.db.domain import ExtensionRequest, Measure, Notice, Problem, ReportMilestone, Round
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import InvalidFormData
-from rectiflow.services import chain as chainsvc
-from rectiflow.services import chain_ledger, timers
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import rounds as chainsvc
+from rectiflow.services.workflow import timers
 from scenarios.test_round import (
     EVIDENCE,
     STEPS,

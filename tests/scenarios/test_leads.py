@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.domain import LeadReferral
 from rectiflow.errors import Conflict, Forbidden, InvalidInput, NotFound
-from rectiflow.services import chain_leads
+from rectiflow.services.chain import leads as chain_leads
 from scenarios.test_round import open_round
 
 

@@ -11,7 +11,11 @@ from sqlalchemy import select
 from rectiflow.db.domain import AcceptanceStep, Meeting, Problem
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import Forbidden
-from rectiflow.services import audit, chain_ledger, chain_meetings, chain_reinspection, inbox, timers
+from rectiflow.services import audit, inbox
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import meetings as chain_meetings
+from rectiflow.services.chain import reinspection as chain_reinspection
+from rectiflow.services.workflow import timers
 from scenarios.test_round import (
     beijing_9,
     do,

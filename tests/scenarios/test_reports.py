@@ -10,7 +10,7 @@ from sqlalchemy import select
 from rectiflow.db.domain import Notice, ReportMilestone
 from rectiflow.db.org import User
 from rectiflow.db.runtime import UserTask
-from rectiflow.services import timers
+from rectiflow.services.workflow import timers
 from scenarios.test_round import do, one, open_round, plan_approved, problems, ready, rectify_and_close
 
 REMINDER_3M = datetime(2025, 4, 15, 1, 0, 1, tzinfo=UTC)  # 09:00 Beijing, 15 days before 30 April

@@ -11,8 +11,10 @@ from rectiflow.db.domain import AcceptanceStep, Notice, Problem, ReportMilestone
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import InvalidFormData, InvalidInput
-from rectiflow.services import audit, chain_ledger, tasks, timers
-from rectiflow.services import chain as chainsvc
+from rectiflow.services import audit
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import rounds as chainsvc
+from rectiflow.services.workflow import tasks, timers
 
 EVIDENCE = "a" * 64
 PROBLEMS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from rectiflow.services import chain as chainsvc
 from rectiflow.services import statistics
+from rectiflow.services.chain import rounds as chainsvc
 from scenarios.test_round import PROBLEMS, open_round, plan_approved, problems, rectify_and_close
 
 TODAY = date(2025, 5, 10)  # plant A's problems were due on 30 April, plant B's later

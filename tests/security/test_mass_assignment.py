@@ -18,8 +18,8 @@ from rectiflow import forms as formlib
 from rectiflow.db.domain import Measure, Notice, Problem, ProgressUpdate
 from rectiflow.db.runtime import UserTask
 from rectiflow.errors import DefinitionError, InvalidFormData
-from rectiflow.services import chain as chainsvc
-from rectiflow.services import tasks
+from rectiflow.services.chain import rounds as chainsvc
+from rectiflow.services.workflow import tasks
 
 pytestmark = pytest.mark.usefixtures("deployed")
 

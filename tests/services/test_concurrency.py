@@ -12,7 +12,7 @@ from testsupport import start_waiting, timer_statuses
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
 from rectiflow.errors import Conflict
-from rectiflow.services import instances, tasks, timers
+from rectiflow.services.workflow import instances, tasks, timers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("deployed")]
 

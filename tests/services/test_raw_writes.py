@@ -15,8 +15,9 @@ from rectiflow.db.audit import AuditEvent
 from rectiflow.db.raw import raw_connection
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Conflict
-from rectiflow.services import audit, tasks
-from rectiflow.services.triggers import run_trigger
+from rectiflow.services import audit
+from rectiflow.services.workflow import tasks
+from rectiflow.services.workflow.triggers import run_trigger
 
 pytestmark = pytest.mark.usefixtures("deployed")
 

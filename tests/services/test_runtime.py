@@ -12,8 +12,9 @@ from rectiflow.db.audit import AuditEvent
 from rectiflow.db.jobs import Incident, Job
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, Timer, UserTask
 from rectiflow.errors import Conflict, DefinitionError, Forbidden, InvalidFormData, NotFound
-from rectiflow.services import audit, instances, jobs, tasks, timers
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services import audit, jobs
+from rectiflow.services.workflow import instances, tasks, timers
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 pytestmark = pytest.mark.usefixtures("deployed")
 

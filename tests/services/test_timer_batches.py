@@ -13,8 +13,9 @@ from rectiflow.db.audit import AuditEvent
 from rectiflow.db.jobs import Incident
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import ConfigurationError
-from rectiflow.services import audit, timers
+from rectiflow.services import audit
 from rectiflow.services.uow import after_commit, savepoint
+from rectiflow.services.workflow import timers
 
 
 @pytest.fixture

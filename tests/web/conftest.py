@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rectiflow.services import instances
+from rectiflow.services.workflow import instances
 from webapp import create_app
 from webapp.views.auth import limiter
 

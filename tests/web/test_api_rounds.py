@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from testsupport import ROOT
 
 from rectiflow.db.domain import Problem, Round
-from rectiflow.services import chain
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.chain import rounds as chain
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 PROBLEMS = [
     {"number": "1.1", "aspect": "落实全面从严治党", "category": "2.1", "domain_tag": "中央八项规定",
@@ -27,7 +27,7 @@ BODY = {"unit": "plant_a", "year": 2025, "number": 1, "title": "2025年第一轮
 
 @pytest.fixture
 def rounds_org(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
-    from rectiflow.services import users as us
+    from rectiflow.services.accounts import users as us
 
     with rt.sessions.begin() as s:
         deploy(s, rt, Sources.from_dirs(ROOT / "processes", ROOT / "forms"), actor="test")

@@ -191,7 +191,7 @@ def test_ledger_filters_by_unit_and_category_and_lists_only_visible_rounds(rt, c
     from sqlalchemy import select
 
     from rectiflow.db.domain import Problem, Round
-    from rectiflow.services.demo import DEMO_PASSWORD, load_demo
+    from rectiflow.services.demo.org import DEMO_PASSWORD, load_demo
 
     load_demo(rt)
     with rt.reads() as s:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from rectiflow.db.domain import Accountability, Round, RoundEvaluation
-from rectiflow.services.demo import DEMO_PASSWORD, load_demo
+from rectiflow.services.demo.org import DEMO_PASSWORD, load_demo
 from tests.web.conftest import login, post
 
 

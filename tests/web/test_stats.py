@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from rectiflow.services.demo import DEMO_PASSWORD, load_demo
+from rectiflow.services.demo.org import DEMO_PASSWORD, load_demo
 from tests.web.conftest import login
 
 

@@ -158,7 +158,7 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64 + b"T
 
 @pytest.fixture
 def demo(rt):
-    from rectiflow.services.demo import load_demo
+    from rectiflow.services.demo.org import load_demo
 
     load_demo(rt)
     return rt
@@ -242,9 +242,9 @@ def test_oversized_upload_gets_a_message(demo, client, app):
 
 
 def test_download_out_of_scope_is_404(demo, client, app):
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts.actors import load_actor
+    from rectiflow.services.accounts.users import user_by_name
     from rectiflow.services.files import store_file
-    from rectiflow.services.users import user_by_name
 
     with demo.sessions.begin() as s:
         fin = load_actor(s, user_by_name(s, "finance").id)
@@ -263,9 +263,9 @@ def test_download_out_of_scope_is_404(demo, client, app):
 def test_same_bytes_from_two_units_each_keep_their_own_name_and_scope(demo, app):
     """Stored once, granted twice: each unit downloads its own evidence under its own name and never
     sees the other's name; the group office, above both, sees the file."""
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts.actors import load_actor
+    from rectiflow.services.accounts.users import user_by_name
     from rectiflow.services.files import store_file
-    from rectiflow.services.users import user_by_name
 
     content = "整改情况说明：已完成。".encode()
     with demo.sessions.begin() as s:
@@ -327,7 +327,7 @@ def test_store_file_checks_content(demo, tmp_path):
 
 
 def test_reassign_and_delegate_in_the_task_page(demo, client, app):
-    from rectiflow.services import users as us
+    from rectiflow.services.accounts import users as us
 
     with demo.sessions.begin() as s:
         us.create_user(s, demo.clock, username="finance2", display_name="林会计", password="passw0rd!",

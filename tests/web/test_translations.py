@@ -8,8 +8,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
-CATALOG = WEBAPP / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+ROOT = Path(__file__).resolve().parents[2]
+WEBAPP = ROOT / "webapp"
+CATALOG = ROOT / "rectiflow" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 
 
 def extracted() -> set[str]:
@@ -33,11 +34,11 @@ def test_every_message_is_translated_and_compiled():
     with open(CATALOG / "messages.mo", "rb") as f:
         mo = Translations(f)
     stale = sorted(i for i in ids if mo.ugettext(i) == i and i not in {"API"})
-    assert stale == [], f"run pybabel compile -d webapp/translations: {stale}"
+    assert stale == [], f"run pybabel compile -d rectiflow/translations: {stale}"
 
 
 def test_problem_status_labels_cover_the_codes_the_chain_writes():
-    from rectiflow.services.chain import PROBLEM_STATUSES
+    from rectiflow.services.chain.rounds import PROBLEM_STATUSES
     from webapp.labels import PROBLEM_STATUS
 
     assert set(PROBLEM_STATUS) == set(PROBLEM_STATUSES)

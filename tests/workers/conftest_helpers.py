@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Delivery
 from rectiflow.db.jobs import Job
-from rectiflow.services.operations import OperationContext
+from rectiflow.services.workflow.operations import OperationContext
 
 
 def notice_ctx(rt: Any, session: Any) -> OperationContext:

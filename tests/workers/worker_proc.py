@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from rectiflow.config import load_settings  # noqa: E402
 from rectiflow.errors import RectiflowError  # noqa: E402
-from rectiflow.services.operations import Operation, OperationContext, Param  # noqa: E402
 from rectiflow.services.runtime import build_runtime  # noqa: E402
+from rectiflow.services.workflow.operations import Operation, OperationContext, Param  # noqa: E402
 from workers.registry import build_registry  # noqa: E402
 from workers.scheduler import preflight, run_forever  # noqa: E402
 

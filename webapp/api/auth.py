@@ -11,7 +11,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from rectiflow.errors import Forbidden, NotFound
-from rectiflow.services.actors import load_actor
+from rectiflow.services.accounts.actors import load_actor
 from webapp.web import db
 
 TOKEN_MAX_AGE_S = 8 * 3600

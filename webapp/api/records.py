@@ -10,7 +10,7 @@ from sqlalchemy import select
 from rectiflow.db.domain import Problem, ReportMilestone, Round
 from rectiflow.db.org import Unit
 from rectiflow.db.runtime import Timer, UserTask
-from rectiflow.services import chain
+from rectiflow.services.chain import rounds as chain
 from webapp.api import blp
 from webapp.api.auth import token_required
 from webapp.api.schemas import (

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.roles import role_label
-from rectiflow.services import tasks as task_service
-from rectiflow.services.users import authenticate
+from rectiflow.services.accounts.users import authenticate
+from rectiflow.services.workflow import tasks as task_service
 from webapp.api import blp
 from webapp.api.auth import TOKEN_MAX_AGE_S, _unauthorized, issue_token, token_required
 from webapp.api.schemas import (

@@ -12,7 +12,8 @@ from rectiflow.clock import FixedClock, parse_duration
 from rectiflow.db.jobs import Incident
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
 from rectiflow.errors import Conflict, InvalidInput
-from rectiflow.services import clockstore, instances, jobs
+from rectiflow.services import clockstore, jobs
+from rectiflow.services.workflow import instances
 from webapp.labels import INSTANCE_STATUS
 from webapp.web import actor, db, end_db, runtime
 

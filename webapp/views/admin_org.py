@@ -1,6 +1,6 @@
 """Administration of users, the organisation tree and role assignments (admin role only).
 
-Every change goes through ``rectiflow.services.users``, which validates and audits it; a rejected form
+Every change goes through ``rectiflow.services.accounts.users``, which validates and audits it; a rejected form
 comes back as 422 with the messages next to their fields and the typed values kept. GET pages take the
 user as a query parameter (``/admin/org/user?username=…``) so every GET route renders without an id.
 """
@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from rectiflow.db.org import Unit
 from rectiflow.errors import InvalidInput, NotFound
 from rectiflow.roles import ROLES
-from rectiflow.services import users as us
+from rectiflow.services.accounts import users as us
 from webapp.i18n import current_locale
 from webapp.web import actor, db, runtime
 

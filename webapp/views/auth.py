@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 
 from rectiflow.db.org import User
-from rectiflow.services.users import authenticate
+from rectiflow.services.accounts.users import authenticate
 from webapp.i18n import LOCALES
 from webapp.web import db
 

@@ -16,8 +16,8 @@ from markupsafe import Markup
 from rectiflow import forms as formlib
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
 from rectiflow.errors import Conflict, DefinitionError, InvalidInput, NotFound, RectiflowError
-from rectiflow.services import designer as svc
-from rectiflow.services import designer_migration as mig
+from rectiflow.services.designer import editor as svc
+from rectiflow.services.designer import migration as mig
 from webapp.errors import status_for
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale

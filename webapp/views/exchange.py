@@ -16,7 +16,9 @@ from rectiflow.db.domain import Round
 from rectiflow.db.org import Unit
 from rectiflow.domain import schedules
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services import chain, exchange_excel, exchange_word
+from rectiflow.services.chain import rounds as chain
+from rectiflow.services.exchange import excel as exchange_excel
+from rectiflow.services.exchange import word as exchange_word
 from webapp.views.ledger import visible_problem
 from webapp.web import actor, db, require_role, runtime
 

@@ -21,9 +21,9 @@ from rectiflow.domain.deadlines import Thresholds, colour
 from rectiflow.errors import InvalidInput
 from rectiflow.roles import role_label
 from rectiflow.services import inbox as core_inbox
-from rectiflow.services import tasks as task_service
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.inbox import InboxFilter
+from rectiflow.services.workflow import tasks as task_service
 from webapp.i18n import current_locale
 from webapp.web import actor, db, nav_counts, runtime
 

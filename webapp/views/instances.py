@@ -13,8 +13,8 @@ from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, SourceFile,
 from rectiflow.engine.xmlsafe import parse_xml
 from rectiflow.errors import NotFound
 from rectiflow.services import audit
-from rectiflow.services import tasks as task_service
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.workflow import tasks as task_service
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")

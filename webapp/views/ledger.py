@@ -10,8 +10,9 @@ from sqlalchemy import Select, func, select, true
 
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
-from rectiflow.services import chain, chain_ledger
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import rounds as chain
 from webapp.views.inbox import visible_units
 from webapp.web import actor, db
 

@@ -11,8 +11,9 @@ from sqlalchemy import or_, select
 from rectiflow.db.domain import Measure, ProgressUpdate, Round, Supervision
 from rectiflow.db.org import Unit, User
 from rectiflow.db.runtime import ProcessInstance
-from rectiflow.services import audit, chain_ledger
+from rectiflow.services import audit
 from rectiflow.services import files as file_service
+from rectiflow.services.chain import ledger as chain_ledger
 from webapp.views.instances import markers
 from webapp.views.ledger import visible_problem
 from webapp.views.rounds import taxonomy_labels

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from rectiflow.db.domain import LeadReferral, Round
 from rectiflow.db.org import Unit, User
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services import chain_accountability, chain_evaluation, chain_leads
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.chain import accountability as chain_accountability
+from rectiflow.services.chain import evaluation as chain_evaluation
+from rectiflow.services.chain import leads as chain_leads
 from webapp.views.rounds import round_page, visible_round
 from webapp.web import actor, db, runtime
 

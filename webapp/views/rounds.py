@@ -16,7 +16,7 @@ from rectiflow.clock import BUSINESS_TZ
 from rectiflow.db.domain import Measure, Problem, ReportMilestone, Round
 from rectiflow.db.org import Unit, User
 from rectiflow.errors import NotFound
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
 from webapp.views.ledger import scope_condition
 from webapp.web import actor, db, runtime
 

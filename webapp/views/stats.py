@@ -11,8 +11,9 @@ from flask import Blueprint, render_template, request
 from rectiflow.clock import BUSINESS_TZ
 from rectiflow.db.domain import Round
 from rectiflow.db.org import Unit
-from rectiflow.services import chain_leads, statistics
-from rectiflow.services.actors import Actor
+from rectiflow.services import statistics
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.chain import leads as chain_leads
 from webapp.labels import COLOUR, PROBLEM_STATUS
 from webapp.views.rounds import visible_rounds
 from webapp.web import actor, db, runtime

@@ -15,8 +15,8 @@ from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Conflict, InvalidFormData, InvalidInput
 from rectiflow.roles import role_label
 from rectiflow.services import files as file_service
-from rectiflow.services import tasks as task_service
-from rectiflow.services.actors import Actor
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.workflow import tasks as task_service
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale
 from webapp.labels import CONTEXT_LABELS

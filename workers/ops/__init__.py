@@ -3,7 +3,7 @@ trigger's transaction; ``job`` ones talk to the outside world and run after comm
 
 from __future__ import annotations
 
-from rectiflow.services.operations import OperationRegistry
+from rectiflow.services.workflow.operations import OperationRegistry
 
 
 def register_all(registry: OperationRegistry) -> None:

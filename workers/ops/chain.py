@@ -1,6 +1,6 @@
 """Operations of the rectification chain (rounds, problems, measures, acceptance, reports).
 
-All inline: they change our own rows inside the trigger's transaction (see rectiflow.services.chain).
+All inline: they change our own rows inside the trigger's transaction (see rectiflow.services.chain.rounds).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
-from rectiflow.services import chain as svc
-from rectiflow.services import chain_problems as lifecycle
-from rectiflow.services import chain_reports as reports
-from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
+from rectiflow.services.chain import problems as lifecycle
+from rectiflow.services.chain import reports
+from rectiflow.services.chain import rounds as svc
+from rectiflow.services.workflow.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops import chain_escalation as escalation
 from workers.ops import chain_extension as extension
 from workers.ops.context import completed_by, runtime_of
@@ -38,7 +38,7 @@ def op_check_plan(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
 
 def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     """One ``problem`` instance per problem of the round (idempotent), and the report schedule."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     session = ctx.session
     dues = svc.schedule_reports(session, p["round_id"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from rectiflow.db.domain import Problem
-from rectiflow.services import chain_accountability as acc
-from rectiflow.services import chain_supervision as sup
-from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
+from rectiflow.services.chain import accountability as acc
+from rectiflow.services.chain import supervision as sup
+from rectiflow.services.workflow.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops.notify import create_notices, recipients_for_roles
 
 RETURNS_FOR_SUPERVISION = 2

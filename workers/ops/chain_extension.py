@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rectiflow.services import chain_extension as ext
-from rectiflow.services import chain_meetings as meetings
-from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
+from rectiflow.services.chain import extension as ext
+from rectiflow.services.chain import meetings
+from rectiflow.services.workflow.operations import Operation, OperationContext, OperationRegistry, Param
 from workers.ops.context import completed_by, runtime_of
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rectiflow.services.operations import OperationContext
+from rectiflow.services.workflow.operations import OperationContext
 
 
 def runtime_of(ctx: OperationContext) -> Any:

@@ -22,7 +22,7 @@ from rectiflow.db.jobs import Job
 from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.services import jobs as jobs_service
 from rectiflow.services import notifications as notes
-from rectiflow.services.operations import Operation, OperationContext, OperationRegistry, Param
+from rectiflow.services.workflow.operations import Operation, OperationContext, OperationRegistry, Param
 
 log = logging.getLogger(__name__)
 SENDER_NAME = "巡察整改系统"

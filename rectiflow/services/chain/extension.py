@@ -23,7 +23,7 @@ from rectiflow.db.runtime import ProcessInstance
 from rectiflow.domain import deadlines
 from rectiflow.errors import Conflict, NotFound
 from rectiflow.services import audit
-from rectiflow.services.chain import get_problem
+from rectiflow.services.chain.rounds import get_problem
 
 KINDS = {"extension": "延期", "long_term": "长期坚持"}
 LEVELS = {"rectification_office": "整改办公室", "inspection_office": "巡察办"}
@@ -138,7 +138,7 @@ def requests_of(session: Session, problem_id: int) -> list[ExtensionRequest]:
 
 
 def review_start_data(session: Session, p: Problem, review_no: int, start: date, cycle: int) -> dict[str, Any]:
-    from rectiflow.services.chain_problems import problem_start_data
+    from rectiflow.services.chain.problems import problem_start_data
 
     due = deadlines.add_months(start, review_no * cycle)
     return {**problem_start_data(session, p), "review_no": review_no, "review_date": due.isoformat(),
@@ -149,7 +149,7 @@ def review_start_data(session: Session, p: Problem, review_no: int, start: date,
 def start_review(session: Session, rt: Any, problem_id: Any, review_no: int, start: Any, cycle: Any,
                  actor: str = "system", parent_id: int | None = None) -> int | None:
     """Start review ``review_no`` (idempotent); None when the item is no longer long-term and open."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     p = get_problem(session, problem_id)
     if not p.long_term or p.status == "closed":

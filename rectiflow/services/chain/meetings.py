@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rectiflow.db.domain import Meeting
 from rectiflow.db.org import Unit
 from rectiflow.db.runtime import ProcessInstance
-from rectiflow.services.chain import get_round
+from rectiflow.services.chain.rounds import get_round
 
 DEFAULT_CADENCE_DAYS = 30
 
@@ -31,7 +31,7 @@ def _day(value: Any) -> date:
 def schedule_meeting(session: Session, rt: Any, round_id: Any, meeting_no: int, meeting_date: Any,
                      cadence_days: Any, actor: str = "system") -> int | None:
     """Start meeting ``meeting_no`` (idempotent by business key); None once the round is closed."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     r = get_round(session, round_id)
     if r.status == "closed":

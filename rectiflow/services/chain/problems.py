@@ -13,8 +13,8 @@ from rectiflow.clock import Clock
 from rectiflow.db.domain import AcceptanceStep, Measure, Problem, ProgressUpdate
 from rectiflow.db.org import Unit
 from rectiflow.errors import Conflict
-from rectiflow.services.chain import ACCEPTANCE_STEPS, COLOUR_RANK, WARNING_ROLES, get_problem
-from rectiflow.services.chain_ledger import acceptance_history
+from rectiflow.services.chain.ledger import acceptance_history
+from rectiflow.services.chain.rounds import ACCEPTANCE_STEPS, COLOUR_RANK, WARNING_ROLES, get_problem
 
 
 def problem_start_data(session: Session, p: Problem) -> dict[str, Any]:

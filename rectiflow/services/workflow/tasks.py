@@ -18,11 +18,11 @@ from rectiflow.db.raw import RawConnection, raw_connection
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Conflict, Forbidden, InvalidFormData, InvalidInput, NotFound
 from rectiflow.services import audit
-from rectiflow.services.actors import Actor
-from rectiflow.services.definitions import form_for
-from rectiflow.services.projections import NextTask, expire
+from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.runtime import Runtime
-from rectiflow.services.triggers import InstanceRow, run_trigger
+from rectiflow.services.workflow.definitions import form_for
+from rectiflow.services.workflow.projections import NextTask, expire
+from rectiflow.services.workflow.triggers import InstanceRow, run_trigger
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _target_user(session: Session, user_id: int) -> User:
 
 def reassign(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_id: int, note: str = "") -> None:
     """Hand the task to another holder of its role in scope (rotation, absence), with a handover note."""
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts.actors import load_actor
 
     task = get_task(session, task_id, actor)
     if not (actor.is_admin or actor.has_role("rectification_office", task.unit_path)
@@ -216,7 +216,7 @@ def reassign(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_
 
 def delegate(session: Session, rt: Runtime, task_id: str, actor: Actor, to_user_id: int, note: str = "") -> None:
     """The current holder hands their task to a colleague in the same unit (any role there)."""
-    from rectiflow.services.actors import load_actor
+    from rectiflow.services.accounts.actors import load_actor
 
     task = get_task(session, task_id, actor, for_action=True)
     target = load_actor(session, _target_user(session, to_user_id).id)

@@ -17,7 +17,7 @@ from rectiflow.db.domain import LeadReferral, Round
 from rectiflow.db.org import Unit
 from rectiflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from rectiflow.services import audit
-from rectiflow.services.chain import round_and_unit
+from rectiflow.services.chain.rounds import round_and_unit
 
 RECEIVERS = {"discipline_committee": "纪检监察机构", "organisation_department": "组织部门", "other": "其他有关部门"}
 STATUSES = {"referred": "已移交", "verifying": "核查中", "concluded": "已办结"}

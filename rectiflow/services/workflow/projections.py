@@ -21,7 +21,7 @@ from rectiflow.services.runtime import Runtime, UnitRef
 from rectiflow.services.uow import after_commit
 
 if TYPE_CHECKING:
-    from rectiflow.services.triggers import Instance, Trigger
+    from rectiflow.services.workflow.triggers import Instance, Trigger
 
 CONTEXT_KEYS = ("round_id", "round_title", "problem_id", "problem_number", "problem_title", "measure_id",
                 "unit_name", "department_name")

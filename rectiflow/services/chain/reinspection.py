@@ -24,8 +24,8 @@ DEFAULT_MONTHS = 1
 
 def reopen_problem(session: Session, rt: Any, problem_id: Any, actor: Any, reason: str,
                    deadline: Any = None) -> ProcessInstance:
-    from rectiflow.services import instances
-    from rectiflow.services.chain_problems import mark_problem_started, problem_start_data
+    from rectiflow.services.chain.problems import mark_problem_started, problem_start_data
+    from rectiflow.services.workflow import instances
 
     p = session.get(Problem, int(problem_id))
     if p is None or not (getattr(actor, "is_admin", False) or actor.can_see(p.unit_path)):

@@ -24,11 +24,11 @@ from rectiflow.db.raw import raw_connection
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Conflict, NotFound, RectiflowError
 from rectiflow.services import audit
-from rectiflow.services.definitions import bundle_for, definition_info
-from rectiflow.services.operations import OperationContext, UnknownOperation
-from rectiflow.services.projections import NextTask, Snapshot, snapshot, sync_projections
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.uow import after_commit
+from rectiflow.services.workflow.definitions import bundle_for, definition_info
+from rectiflow.services.workflow.operations import OperationContext, UnknownOperation
+from rectiflow.services.workflow.projections import NextTask, Snapshot, snapshot, sync_projections
 
 
 class EngineFailure(RectiflowError):

@@ -23,10 +23,10 @@ from rectiflow.engine.loader import NS, structural_findings
 from rectiflow.engine.xmlsafe import MAX_DIAGRAM_BYTES, UnsafeXml, parse_xml
 from rectiflow.errors import DefinitionError, NotFound
 from rectiflow.roles import ROLES
-from rectiflow.services import definitions
-from rectiflow.services.definitions import DeployReport, Sources
-from rectiflow.services.operations import OperationRegistry
 from rectiflow.services.runtime import Runtime
+from rectiflow.services.workflow import definitions
+from rectiflow.services.workflow.definitions import DeployReport, Sources
+from rectiflow.services.workflow.operations import OperationRegistry
 
 BPMN_NS = NS["bpmn"]
 _DI_NAMESPACES = (

@@ -19,10 +19,10 @@ from rectiflow import engine
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, UserTask
 from rectiflow.engine import migration
 from rectiflow.errors import Conflict, NotFound
-from rectiflow.services.definitions import bundle_for, definition_info
-from rectiflow.services.projections import snapshot
 from rectiflow.services.runtime import Runtime
-from rectiflow.services.triggers import Trigger, _script_engine, finish
+from rectiflow.services.workflow.definitions import bundle_for, definition_info
+from rectiflow.services.workflow.projections import snapshot
+from rectiflow.services.workflow.triggers import Trigger, _script_engine, finish
 
 ACTIVE = ("running", "suspended", "error")
 

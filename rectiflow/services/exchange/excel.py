@@ -29,7 +29,8 @@ from rectiflow.db.domain import Problem, Round
 from rectiflow.db.org import Unit
 from rectiflow.domain import schedules
 from rectiflow.errors import InvalidInput
-from rectiflow.services import chain, chain_ledger
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import rounds as chain
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000

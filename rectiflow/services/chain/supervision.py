@@ -26,7 +26,7 @@ from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, SourceFile
 from rectiflow.errors import Conflict, Forbidden, InvalidFormData, NotFound
 from rectiflow.services import audit
-from rectiflow.services.chain import get_problem
+from rectiflow.services.chain.rounds import get_problem
 
 log = logging.getLogger(__name__)
 OPEN = ("proposed", "active")
@@ -67,7 +67,7 @@ def _leader_id(session: Session, leader: Any) -> int | None:
 
 
 def _start(session: Session, rt: Any, sup: Supervision, p: Problem, proposed: bool, actor: str) -> int:
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     inst = instances.start_instance(
         session, rt, "supervision",
@@ -98,7 +98,7 @@ def propose(session: Session, rt: Any, problem_id: Any, reason: str, actor: str 
 
 
 def _decide_form(session: Session, rt: Any) -> formlib.Form | None:
-    from rectiflow.services.definitions import form_for
+    from rectiflow.services.workflow.definitions import form_for
 
     digest = session.scalar(select(SourceFile.content_hash).where(
         SourceFile.kind == "form", SourceFile.name == "supervision_decide").order_by(SourceFile.id.desc()).limit(1))
@@ -147,7 +147,7 @@ def _withdraw_proposal(session: Session, rt: Any, sup: Supervision, actor: str) 
 def _tell_instance(session: Session, rt: Any, sup: Supervision, payload: dict[str, Any], actor: str) -> None:
     """Every wait state of a supervision instance (confirm, 签收, waiting for removal) catches the
     removal message, so a running instance always takes it and completes, in the closing transaction."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     inst = session.scalar(select(ProcessInstance).where(
         ProcessInstance.business_key == f"supervision:{sup.id}", ProcessInstance.status == "running"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from rectiflow.db.org import User
-from rectiflow.services import users as us
-from rectiflow.services.definitions import Sources, deploy
+from rectiflow.services.accounts import users as us
 from rectiflow.services.runtime import Runtime
+from rectiflow.services.workflow.definitions import Sources, deploy
 
 DEMO_PASSWORD = "rectiflow2025"  # noqa: S105  (published in README for the demo accounts)
 
@@ -52,7 +52,7 @@ def load_demo(rt: Runtime) -> bool:
             us.assign(s, rt.clock, username, role, unit)
         deploy(s, rt, Sources.from_dirs(rt.settings.processes_dir, rt.settings.forms_dir), actor="demo",
                note="demo")
-    from rectiflow.services.demo_round import load_demo_round
+    from rectiflow.services.demo.round import load_demo_round
 
     with rt.sessions.begin() as s:
         load_demo_round(rt, s)

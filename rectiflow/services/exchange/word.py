@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from rectiflow.clock import WallClock
 from rectiflow.db.domain import Problem, Round
 from rectiflow.errors import NotFound
-from rectiflow.services import chain, chain_ledger, chain_reports
+from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.services.chain import reports as chain_reports
+from rectiflow.services.chain import rounds as chain
 
 DECISIONS = {"submit": "提交", "approve": "同意", "return": "退回"}
 REPORT_TITLES = chain_reports.REPORT_TITLES

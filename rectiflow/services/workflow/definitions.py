@@ -22,8 +22,8 @@ from rectiflow.db.runtime import ProcessDefinition, SourceFile
 from rectiflow.engine import ParsedBundle, parse_bundle, sandbox
 from rectiflow.errors import DefinitionError, NotFound
 from rectiflow.roles import ROLES
-from rectiflow.services.operations import OperationRegistry
 from rectiflow.services.runtime import Runtime
+from rectiflow.services.workflow.operations import OperationRegistry
 
 
 def sha256(data: bytes) -> str:

@@ -21,7 +21,7 @@ from rectiflow.db.domain import Measure, Problem, ReportMilestone, Round, Superv
 from rectiflow.db.org import Unit, User
 from rectiflow.domain import schedules
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services.chain import PROBLEM_STATUSES, REPORT_KINDS
+from rectiflow.services.chain.rounds import PROBLEM_STATUSES, REPORT_KINDS
 
 REPORT_TITLES = {
     "rectification_report": "整改情况报告",

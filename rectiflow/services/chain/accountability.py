@@ -35,7 +35,7 @@ def red_events(session: Session, round_id: int) -> int:
 
 
 def _start(session: Session, rt: Any, rnd: Round, trigger: str, reason: str, actor: str) -> Accountability:
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     now = rt.clock.now()
     acc = Accountability(round_id=rnd.id, unit_id=rnd.unit_id, trigger=trigger, status="open", created_at=now)

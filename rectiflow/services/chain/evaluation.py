@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import Accountability, Round, RoundEvaluation
 from rectiflow.errors import Forbidden, InvalidInput
-from rectiflow.services import audit, chain_accountability
-from rectiflow.services.chain import round_and_unit
+from rectiflow.services import audit
+from rectiflow.services.chain import accountability as chain_accountability
+from rectiflow.services.chain.rounds import round_and_unit
 
 GRADES = {"excellent": "好", "good": "较好", "fair": "一般", "poor": "差"}
 # Lowest score of each grade, best first (the common 90/80/60 banding of assessment schemes).

@@ -12,10 +12,10 @@ from rectiflow import engine
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
 from rectiflow.errors import Conflict, NotFound
 from rectiflow.services import audit
-from rectiflow.services.actors import Actor
-from rectiflow.services.definitions import bundle_for, latest_definition
+from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.runtime import Runtime
-from rectiflow.services.triggers import Trigger, _script_engine, finish, load, run_trigger
+from rectiflow.services.workflow.definitions import bundle_for, latest_definition
+from rectiflow.services.workflow.triggers import Trigger, _script_engine, finish, load, run_trigger
 
 
 def start_instance(session: Session, rt: Runtime, process_key: str, data: dict[str, Any] | None = None, *,
@@ -40,7 +40,7 @@ def start_instance(session: Session, rt: Runtime, process_key: str, data: dict[s
         engine.run(wf, rt.clock)
     except Exception as exc:
         if engine.is_engine_error(exc):
-            from rectiflow.services.triggers import EngineFailure
+            from rectiflow.services.workflow.triggers import EngineFailure
 
             raise EngineFailure(f"the process failed at start: {exc}") from exc
         raise

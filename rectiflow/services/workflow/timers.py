@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import Conflict, NotFound
-from rectiflow.services import instances
 from rectiflow.services.runtime import Runtime
-from rectiflow.services.triggers import EngineFailure, record_engine_incident
 from rectiflow.services.uow import savepoint
+from rectiflow.services.workflow import instances
+from rectiflow.services.workflow.triggers import EngineFailure, record_engine_incident
 
 log = logging.getLogger(__name__)
 

@@ -95,7 +95,7 @@ def create_round(
     meeting_cadence_days: int = 30,
 ) -> Round:
     """Validate everything first; on any error raise InvalidInput (row paths) and create nothing."""
-    from rectiflow.services import instances
+    from rectiflow.services.workflow import instances
 
     if not isinstance(actor, str):
         actor.require_role("inspection_office", "admin")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import AcceptanceStep, Problem, Round
 from rectiflow.db.org import Unit
-from rectiflow.services.chain import ACCEPTANCE_STEPS, PROBLEM_STATUSES
+from rectiflow.services.chain.rounds import ACCEPTANCE_STEPS, PROBLEM_STATUSES
 
 
 def problem_scope(actor: Any) -> Any:

@@ -15,7 +15,6 @@ caller's transaction; calling it again returns the existing round.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -24,13 +23,13 @@ from sqlalchemy.orm import Session
 from rectiflow.db.domain import Problem, Round
 from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.db.runtime import ProcessDefinition, UserTask
-from rectiflow.services import chain, instances, tasks
-from rectiflow.services import users as us
-from rectiflow.services.actors import Actor, load_actor
+from rectiflow.services.accounts import users as us
+from rectiflow.services.accounts.actors import Actor, load_actor
+from rectiflow.services.chain import rounds as chain
+from rectiflow.services.workflow import instances, tasks
 
 DEMO_TITLE = "演示：巡察整改"
 DEMO_PASSWORD = "Demo-passw0rd!"  # noqa: S105 (demo accounts only)
-ROOT = Path(__file__).resolve().parent.parent.parent
 UNITS = (
     ("group", "集团", "group", None),
     ("plant_a", "电厂A", "enterprise", "group"),
@@ -52,12 +51,12 @@ def _ensure_units(session: Session, rt: Any) -> None:
 
 def _ensure_deployed(session: Session, rt: Any) -> None:
     if session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == "round")) is None:
-        from rectiflow.services.definitions import Sources, deploy
+        from rectiflow.services.workflow.definitions import Sources, deploy
 
         deploy(
             session,
             rt,
-            Sources.from_dirs(ROOT / "processes", ROOT / "forms"),
+            Sources.from_dirs(rt.settings.processes_dir, rt.settings.forms_dir),
             actor="demo",
             note="demo round",
         )

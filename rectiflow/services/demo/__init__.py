@@ -1,0 +1,1 @@
+"""The demo organisation and its demo round (``rectiflow demo``)."""

@@ -1,0 +1,1 @@
+"""The process designer: validation, versioned deploy from the browser, deliberate migration."""

@@ -1,0 +1,1 @@
+"""Running processes: definitions, instances, user tasks, triggers, timers, projections, operations."""
