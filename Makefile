@@ -43,11 +43,14 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/dead_code.py
+	$(BIN)/deptry .
 
 # The one catalogue (rectiflow/translations): extract the core's N_() ids and the web app's _()/_l(),
 # merge into the Chinese catalogue, translate the new entries, then run this again to compile.
 messages: install
-	$(BIN)/pybabel extract -F webapp/babel.cfg -k N_ -k _l -o rectiflow/translations/messages.pot rectiflow webapp
+	$(BIN)/pybabel extract -F webapp/babel.cfg -k N_ -k _l -o rectiflow/translations/messages.pot rectiflow webapp notifications
 	$(BIN)/pybabel update -i rectiflow/translations/messages.pot -d rectiflow/translations -l zh_Hans_CN --no-fuzzy-matching
 	$(BIN)/pybabel compile -d rectiflow/translations
 

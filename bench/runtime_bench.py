@@ -38,9 +38,9 @@ from rectiflow.config import load_settings
 from rectiflow.db import metadata
 from rectiflow.db.migrate import upgrade
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
+from rectiflow.read.inbox import inbox
 from rectiflow.services.accounts import users
 from rectiflow.services.accounts.actors import load_actor
-from rectiflow.services.inbox import inbox
 from rectiflow.services.runtime import Runtime, build_runtime
 from rectiflow.services.workflow import instances, tasks, timers
 from rectiflow.services.workflow.definitions import Sources, deploy
@@ -185,10 +185,10 @@ def store_floor_ms(rt: Runtime, rounds: int = 300) -> float:
         with rt.sessions.begin() as s:
             raw = raw_connection(s)
             raw.execute(tasks._TASK_AND_INSTANCE, (current,)).fetchone()
-            raw.execute(tasks._COMPLETE, (raw.when(now), 1, raw.json({"note": "ok"}), current))
+            raw.execute(tasks._COMPLETE, ("completed", raw.when(now), 1, raw.json({"note": "ok"}), current, "ready"))
             raw.executemany(projections._INSERT_TASK, [(
                 nxt, iid, "linear", "t1", "步骤1", "十步", "rectification_office", 1, "/1/", "note", None, None,
-                raw.json({}), None, raw.when(now))])
+                "ready", raw.json({}), None, raw.when(now))])
             raw.execute(triggers._UPDATE_INSTANCE, (state, version + 1, version + 1, raw.when(now), "running", None,
                                                     version + 1, "h" * 64, iid, version))
             raw.execute(audit._INSERT, (f"instance:{iid}", version + 1, raw.when(now), "clerk", "task.completed",

@@ -1,4 +1,4 @@
-"""The timers benchmark (issue #5): N timers fall due at once on PostgreSQL, fired by separate
+"""The timers benchmark: N timers fall due at once on PostgreSQL (a year-end milestone), fired by separate
 ``rectiflow worker`` processes (the real command, on a virtual clock shared through the database).
 
 fired_per_s_1_worker / fired_per_s_2_workers  timers fired per second with 1 and with 2 worker processes (burst of N)

@@ -1,4 +1,5 @@
-"""The web benchmark (issue #4): the inbox page against a trivial page, side by side in one run.
+"""The web benchmark: the inbox page against a trivial page, side by side in one run, so the inbox's
+own cost shows apart from the server's.
 
 The app is served by waitress (in a child process) on 127.0.0.1 (ephemeral port) over a fresh SQLite database with the
 demo data plus ~200 extra instances (half of them in the benchmarked user's unit). After logging in,
@@ -53,7 +54,8 @@ def _runtime(tmp: Path, extra: int) -> Any:
     registry.register(Operation("test.remote", lambda ctx, p: {"sent": p["subject"]}, "job",
                                 (Param("subject", "str"),), max_attempts=3))
     rt = build_runtime(settings, registry, clock=FixedClock(datetime(2025, 1, 31, 2, 0, tzinfo=UTC)))
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     from sqlalchemy import select
 
     with rt.sessions.begin() as s:

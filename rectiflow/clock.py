@@ -65,7 +65,7 @@ def parse_duration(text: str) -> timedelta:
     iso = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", raw.upper())
     if iso and raw.upper() != "P" and any(iso.groups()):
         w, d, h, m, s = (int(g or 0) for g in iso.groups())
-        return timedelta(weeks=w, days=d, hours=h, minutes=m, seconds=s)
+        return _bounded(text, weeks=w, days=d, hours=h, minutes=m, seconds=s)
     parts = re.findall(r"(\d+)\s*([wdhms])", raw.lower())
     if not parts or "".join(n + u for n, u in parts) != re.sub(r"\s+", "", raw.lower()):
         raise ValueError(f"cannot read duration {text!r}: use e.g. 3d, 12h, 2w, 1d12h or P3D")
@@ -73,4 +73,16 @@ def parse_duration(text: str) -> timedelta:
     kwargs: dict[str, int] = {}
     for number, unit in parts:
         kwargs[units[unit]] = kwargs.get(units[unit], 0) + int(number)
+    return _bounded(text, **kwargs)
+
+
+MAX_DURATION = timedelta(days=36525)  # a century: any more and "now" soon leaves what a datetime can hold
+
+
+def _bounded(text: str, **kwargs: int) -> timedelta:
+    """The duration, or ValueError when it exceeds ``MAX_DURATION`` (before building it: 10**21 seconds
+    is an OverflowError in ``timedelta`` itself)."""
+    seconds = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+    if sum(n * seconds[k] for k, n in kwargs.items()) > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {text.strip()[:40]!r} is too long: at most {MAX_DURATION.days} days")
     return timedelta(**kwargs)

@@ -12,7 +12,8 @@ updates the catalogue and compiles it; translate the new entries in between.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,12 @@ def normalise(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def default_locale() -> str:
+    """The locale of output with no reader to ask (the CLI, logs shown to an operator):
+    ``RECTIFLOW_DEFAULT_LOCALE``, Chinese when unset."""
+    return normalise(os.environ.get("RECTIFLOW_DEFAULT_LOCALE"))
+
+
 @lru_cache(maxsize=4)
 def _catalogue(locale: str) -> NullTranslations:
     if locale == "en":  # msgids are English
@@ -46,13 +53,84 @@ def _catalogue(locale: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS_DIR), ["zh_Hans_CN"])
 
 
-def translate(locale: str | None, msgid: str, params: Mapping[str, Any] | None = None, **kw: Any) -> str:
-    """``msgid`` in ``locale`` with ``%(name)s`` parameters filled in (missing ones stay visible)."""
-    text = _catalogue(normalise(locale)).gettext(msgid)
+# How the edge shows a parameter that is itself a code (a status, a role): (name, value, locale) → label,
+# or None to show the value as it is. The core has no labels for most codes; the web edge has.
+LabelFn = Callable[[str, Any, str], "str | None"]
+
+
+def translate(locale: str | None, msgid: str, params: Mapping[str, Any] | None = None, *,
+              labels: LabelFn | None = None, **kw: Any) -> str:
+    """``msgid`` in ``locale`` with ``%(name)s`` parameters filled in (missing ones stay visible).
+
+    A parameter that is a :class:`Message` is rendered in the same locale; ``labels`` turns codes into
+    their labels."""
+    loc = normalise(locale)
+    text = _catalogue(loc).gettext(msgid)
     values = {**(params or {}), **kw}
     if not values:
         return text
+    shown = {k: _param(k, v, loc, labels) for k, v in values.items()}
     try:
-        return text % values
+        return text % shown
     except (KeyError, ValueError, TypeError):
         return text
+
+
+def _param(name: str, value: Any, locale: str, labels: LabelFn | None) -> Any:
+    if isinstance(value, Message):
+        return value.render(locale, labels)
+    if isinstance(value, (list, tuple)):  # several codes or messages: each shown, joined the locale's way
+        return ("、" if locale == "zh_CN" else ", ").join(str(_param(name, v, locale, labels)) for v in value)
+    if labels is not None and isinstance(value, str):
+        label = labels(name, value, locale)
+        if label is not None:
+            return label
+    return value
+
+
+class Message:
+    """A message id and its parameters, rendered where the reader's locale is known.
+
+    The core stores these (in an error's field messages, in a notice) instead of prose; ``str()`` is the
+    English rendering, for logs and tests."""
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, /, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, locale: str | None, labels: LabelFn | None = None) -> str:
+        return translate(locale, self.msgid, self.params, labels=labels)
+
+    def to_json(self) -> dict[str, Any]:
+        """Storable form (``{"msgid": …, "params": {…}}``); :meth:`from_json` reads it back."""
+        return {"msgid": self.msgid, "params": {k: v.to_json() if isinstance(v, Message) else v
+                                                for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        params = {k: cls.from_json(v) if isinstance(v, Mapping) and "msgid" in v else v
+                  for k, v in (data.get("params") or {}).items()}
+        return cls(str(data["msgid"]), **params)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Message({self.msgid!r}, **{self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message):
+            return (self.msgid, self.params) == (other.msgid, other.params)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
+
+
+def render_all(messages: Mapping[str, list[Any]], locale: str | None,
+               labels: LabelFn | None = None) -> dict[str, list[str]]:
+    """Field → messages (``Message`` or text already rendered) → field → text in ``locale``."""
+    return {field: [m.render(locale, labels) if isinstance(m, Message) else str(m) for m in items]
+            for field, items in messages.items()}

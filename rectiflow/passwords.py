@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 
+from rectiflow.i18n import N_, Message
+
 N, R, P = 2**14, 8, 1
 MIN_LENGTH = 8
 
@@ -29,10 +31,11 @@ def verify_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
-def password_problems(password: str) -> list[str]:
+def password_problems(password: str) -> list[Message]:
+    """What is wrong with a new password, as message ids rendered in the reader's language."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"at least {MIN_LENGTH} characters")
+        problems.append(Message(N_("At least %(n)d characters."), n=MIN_LENGTH))
     if password.isdigit() or password.isalpha():
-        problems.append("mix letters and digits")
+        problems.append(Message(N_("Mix letters and digits.")))
     return problems

@@ -110,7 +110,8 @@ def incidents_retry(incident_id: int) -> None:
 
     with runtime() as rt:
         try:
-            retry_incident(rt, incident_id, "cli")
+            with rt.sessions.begin() as s:
+                retry_incident(s, rt.clock, incident_id, "cli")
         except RectiflowError as exc:
             _fail(exc)
     click.echo(f"incident {incident_id} re-queued")
@@ -132,6 +133,17 @@ def audit_verify() -> None:
     click.echo(f"{report.events} events in {report.streams} chains: {'ok' if report.ok else 'BROKEN'}")
     if not report.ok:
         raise SystemExit(1)
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """Anchor the heads of streams written before anchoring existed (once, after upgrading to 0007).
+    Run ``audit verify`` first: an anchor vouches for the chain as it stands."""
+    from rectiflow.services.audit import anchor_unanchored
+
+    with runtime() as rt, rt.sessions.begin() as s:
+        done = anchor_unanchored(s)
+    click.echo(f"{len(done)} stream(s) anchored")
 
 
 @main.group()

@@ -67,7 +67,7 @@ def rounds_import(
     taxonomy_preset: str,
 ) -> None:
     """Open a round from a problem-list workbook; on any row error nothing is created (exit 1)."""
-    from rectiflow.services.exchange.excel import MAX_BYTES, import_round
+    from rectiflow.services.exchange.excel import MAX_BYTES, open_round, read_problem_list
 
     path = Path(file)
     if path.stat().st_size > MAX_BYTES:
@@ -76,12 +76,13 @@ def rounds_import(
     data = path.read_bytes()
     with runtime() as rt:
         try:
+            rows = read_problem_list(data, taxonomy_preset)  # before the write transaction: reading takes CPU
             with rt.sessions.begin() as s:
-                rnd = import_round(
+                rnd = open_round(
                     s,
                     rt,
                     actor="cli",
-                    data=data,
+                    rows=rows,
                     taxonomy_preset=taxonomy_preset,
                     unit_code=unit_code,
                     year=year,
@@ -123,10 +124,10 @@ def ledger() -> None:
 )
 def ledger_export(out: str, round_id: int | None, status: str | None) -> None:
     """Write the whole ledger (every unit) to OUT as .xlsx."""
+    from rectiflow.read.ledger import LedgerFilter
     from rectiflow.services.exchange.excel import export_ledger
 
-    filters = {k: v for k, v in (("round_id", round_id), ("status", status)) if v is not None}
     with runtime() as rt, rt.reads() as s:
-        data = export_ledger(s, None, filters)
+        data = export_ledger(s, None, LedgerFilter.from_args({"round": round_id, "status": status}))
     Path(out).write_bytes(data)
     click.echo(f"ledger written to {out}")

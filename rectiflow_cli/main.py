@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from rectiflow.errors import RectiflowError
+from rectiflow.errors import InvalidInput, RectiflowError
+from rectiflow.i18n import default_locale
 from rectiflow.services.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,9 +29,11 @@ def runtime() -> Iterator[Runtime]:
 
 
 def _fail(exc: RectiflowError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    errors = getattr(exc, "errors", None)
-    for field, msgs in (errors or {}).items():
+    # In the default locale (RECTIFLOW_DEFAULT_LOCALE); a definition's findings follow as they are.
+    locale = default_locale()
+    click.echo("error: " + "\n".join([exc.render(locale), *str(exc).splitlines()[1:]]), err=True)
+    errors = exc.render_errors(locale) if isinstance(exc, InvalidInput) else {}
+    for field, msgs in errors.items():
         click.echo(f"  {field}: {'; '.join(msgs)}", err=True)
     sys.exit(1)
 
@@ -101,7 +104,8 @@ def demo() -> None:
 
     with runtime() as rt:
         try:
-            created = load_demo(rt)
+            with rt.sessions.begin() as s:
+                created = load_demo(s, rt)
         except RectiflowError as exc:
             _fail(exc)
         click.echo("demo data loaded" if created else "demo data already present")

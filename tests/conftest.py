@@ -7,7 +7,6 @@ REQUIRE_POSTGRES=1 (as in CI), where an unreachable server is a failure.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,14 @@ from rectiflow.config import load_settings
 from rectiflow.db.migrate import upgrade
 from rectiflow.services.runtime import Runtime, build_runtime
 from rectiflow.services.workflow.operations import Operation, OperationRegistry, Param
+
+BROWSER_TIMEOUT_S = 1800  # a real browser on a loaded machine; every other test has pyproject's default
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT_S))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -89,10 +96,6 @@ def fixture_sources() -> Any:
     from rectiflow.services.workflow.definitions import Sources
 
     return Sources.from_dirs(FIXTURES / "bpmn", FIXTURES / "forms")
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text())
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""ruff and mypy, as configured in pyproject.toml, stay clean."""
+"""ruff, mypy, vulture (dead code) and deptry (dependency declarations), as configured in
+pyproject.toml, stay clean."""
 
 from __future__ import annotations
 
@@ -21,4 +22,14 @@ def test_ruff_is_clean():
 
 def test_mypy_is_clean():
     result = _run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_dead_code():
+    result = _run("python", "scripts/dead_code.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dependencies_are_declared_and_used():
+    result = _run("deptry", ".")
     assert result.returncode == 0, result.stdout + result.stderr

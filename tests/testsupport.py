@@ -51,9 +51,13 @@ def _require_postgres() -> str:
 def truncate_all(url: str) -> None:
     eng = create_engine(url)
     names = ", ".join(t.name for t in reversed(metadata.sorted_tables))
+    audit_tables = ("audit_events", "audit_anchors")  # refuse TRUNCATE (migration 0007): off for this transaction
     with eng.begin() as conn:
-        # TRUNCATE does not fire the row-level append-only trigger on audit_events.
+        for table in audit_tables:
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in audit_tables:
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_truncate"))
     eng.dispose()
 
 

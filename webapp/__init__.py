@@ -6,17 +6,21 @@ from __future__ import annotations
 from flask import Flask
 
 from rectiflow.services.runtime import Runtime
+from webapp.converters import BoundedIdConverter
 
 
 def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
-    from webapp import api, errors, i18n, web
+    from webapp import api, errors, guard, i18n, web
     from webapp.views import admin, auth, health, inbox, instances, ledger, notices, task
 
     app = Flask(__name__)
+    # Before any blueprint adds its rules: every <int:…> route takes a bounded id (404 beyond it).
+    app.url_map.converters["int"] = BoundedIdConverter
     app.config.update(
         SECRET_KEY=rt.settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=rt.settings.secure_cookies,
         MAX_CONTENT_LENGTH=rt.settings.max_upload_bytes,
         TESTING=testing,
         WTF_CSRF_TIME_LIMIT=None,
@@ -32,6 +36,7 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
     )
     app.extensions["rectiflow.runtime"] = rt
     i18n.init_app(app, rt)
+    guard.init_app(app)  # before web: hostile input is refused before anything reads it
     web.init_app(app, rt)
     for module in (auth, health, inbox, task, instances, admin, notices, ledger):
         app.register_blueprint(module.bp)
@@ -45,7 +50,7 @@ def create_app(rt: Runtime, *, testing: bool = False) -> Flask:
     from webapp.views import designer
 
     app.register_blueprint(designer.bp)
-    from webapp.views import notifications_admin, preferences  # issue #5
+    from webapp.views import notifications_admin, preferences  # the outbox and each user's channels
 
     for module in (notifications_admin, preferences):
         app.register_blueprint(module.bp)

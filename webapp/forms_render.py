@@ -30,19 +30,22 @@ from rectiflow.forms import (
     resolve,
     ui_options,
 )
+from rectiflow.i18n import N_, Message, translate
 
+# The renderer's own words, as catalogue message ids (rendered in the form's locale like every message).
 UI_TEXT = {
-    "add_row": {"zh_CN": "添加一行", "en": "Add row"},
-    "remove_row": {"zh_CN": "删除此行", "en": "Remove row"},
-    "required": {"zh_CN": "必填", "en": "required"},
-    "choose": {"zh_CN": "请选择", "en": "Please choose"},
-    "yes": {"zh_CN": "是", "en": "Yes"},
-    "no": {"zh_CN": "否", "en": "No"},
-    "empty": {"zh_CN": "—", "en": "—"},
-    "remove_file": {"zh_CN": "移除", "en": "Remove"},
-    "form_errors": {"zh_CN": "请修正以下问题：", "en": "Please correct the following:"},
-    "separator": {"zh_CN": "、", "en": ", "},
+    "add_row": N_("Add row"),
+    "remove_row": N_("Remove row"),
+    "required": N_("required"),
+    "choose": N_("Please choose"),
+    "yes": N_("Yes"),
+    "no": N_("No"),
+    "remove_file": N_("Remove"),
+    "form_errors": N_("Please correct the following:"),
 }
+# Not words: how a language lists values, and the mark of an empty value.
+SEPARATORS = {"zh_CN": "、", "en": ", "}
+EMPTY = "—"
 INPUT_TYPES = {"integer": "number", "number": "number", "date": "date", "date-time": "datetime-local",
                "email": "email"}
 FileInfo = Callable[[str], tuple[str, str | None]]
@@ -83,20 +86,21 @@ class Field:
 
 
 class _Ctx:
-    def __init__(self, form: Form, errors: Mapping[str, list[str]], locale: str, readonly: bool,
+    def __init__(self, form: Form, errors: Mapping[str, list[Any]], locale: str, readonly: bool,
                  file_info: FileInfo | None, id_prefix: str = "") -> None:
         self.form, self.errors, self.locale, self.readonly = form, errors, locale, readonly
         self.file_info = file_info
         self.id_prefix = id_prefix
         self.used: set[str] = set()
-        self.text = {k: v.get(lang(locale), v["en"]) for k, v in UI_TEXT.items()}
+        self.text = {k: translate(locale, msgid) for k, msgid in UI_TEXT.items()}
+        self.text |= {"empty": EMPTY, "separator": SEPARATORS.get(lang(locale), SEPARATORS["en"])}
 
     def take(self, path: str, *, items: bool = False) -> list[str]:
         """Errors of ``path`` (and with ``items``, of its elements ``path[i]``), marked as shown."""
         item = re.compile(re.escape(path) + r"\[\d+\]")
         paths = [p for p in self.errors if p == path or items and item.fullmatch(p)]
         self.used.update(paths)
-        return [message for p in paths for message in self.errors[p]]
+        return [m.render(self.locale) if isinstance(m, Message) else m for p in paths for m in self.errors[p]]
 
 
 def html_id(path: str) -> str:

@@ -1,35 +1,19 @@
-"""Translated labels for codes stored in the database (statuses, colours, notice kinds)."""
+"""Formatting helpers and the template globals that render stored codes through the one vocabulary
+(:mod:`rectiflow.domain.vocab`): a page, an export and a mail show the same label for the same code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 from rectiflow.clock import BUSINESS_TZ
+from rectiflow.domain import vocab
 
-TASK_STATUS = {"ready": _l("Waiting"), "completed": _l("Completed"), "cancelled": _l("Cancelled")}
-INSTANCE_STATUS = {
-    "running": _l("Running"),
-    "completed": _l("Completed"),
-    "suspended": _l("Suspended"),
-    "terminated": _l("Terminated"),
-    "error": _l("Error"),
-}
-# The codes rectiflow.services.chain.rounds writes (PROBLEM_STATUSES there); a test keeps the two in step.
-PROBLEM_STATUS = {
-    "not_started": _l("Not started"),
-    "rectifying": _l("Under rectification"),
-    "awaiting_acceptance": _l("Done, awaiting acceptance"),
-    "in_acceptance": _l("In acceptance"),
-    "closed": _l("Closed (signed off)"),
-    "ongoing": _l("Phase done, ongoing"),
-    "extension_pending": _l("Extension under approval"),
-    "returned": _l("Returned for rework"),
-}
 # Labels of the case data a task carries (rectiflow.services.workflow.projections.CONTEXT_KEYS); ids are links.
+# These name fields of a task's context, not stored codes, so they are the web edge's own.
 CONTEXT_LABELS = {
     "round_title": _l("Inspection round"),
     "problem_number": _l("Problem number"),
@@ -37,26 +21,22 @@ CONTEXT_LABELS = {
     "unit_name": _l("Unit"),
     "department_name": _l("Responsible department"),
 }
-COLOUR = {
-    "none": _l("On track"),
-    "green": _l("Green warning"),
-    "yellow": _l("Yellow warning"),
-    "red": _l("Red: overdue"),
-    "nodate": _l("No deadline"),
-}
-NOTICE_KIND = {
-    "warning_green": _l("Green warning"),
-    "warning_yellow": _l("Yellow warning"),
-    "warning_red": _l("Red warning"),
-    "supervision": _l("Listed supervision"),
-    "reminder": _l("Reminder"),
-    "admonition": _l("Admonition"),
-    "report_due": _l("Report due"),
-}
 
 
-def _lookup(table: Mapping[str, object]) -> Callable[[str], str]:
-    return lambda code: str(table.get(code, code))
+def _locale() -> str:
+    from webapp.i18n import current_locale
+
+    return current_locale()
+
+
+def labeller(vocabulary: type[vocab.Vocabulary]) -> Callable[[str | None], str]:
+    """``code → label`` in the current request's language."""
+    return lambda code: vocabulary.label_of(code, _locale())
+
+
+def labels_of(vocabulary: type[vocab.Vocabulary]) -> dict[str, str]:
+    """``{code: label}`` in the current request's language, in the vocabulary's order."""
+    return vocabulary.labels(_locale())
 
 
 def localdt(value: datetime | None) -> str:
@@ -68,11 +48,35 @@ def localdt(value: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+TEMPLATE_LABELLERS: dict[str, type[vocab.Vocabulary]] = {
+    "task_status": vocab.TaskStatus,
+    "instance_status": vocab.InstanceStatus,
+    "timer_status": vocab.TimerStatus,
+    "problem_status": vocab.ProblemStatus,
+    "measure_status": vocab.MeasureStatus,
+    "colour_label": vocab.WarningColour,
+    "notice_kind": vocab.NoticeKind,
+    "round_status": vocab.RoundStatus,
+    "report_kind": vocab.ReportKind,
+    "report_status": vocab.ReportStatus,
+    "deadline_type": vocab.DeadlineType,
+    "supervision_status": vocab.SupervisionStatus,
+    "acceptance_step": vocab.AcceptanceStep,
+    "acceptance_decision": vocab.AcceptanceDecision,
+    "extension_kind": vocab.ExtensionKind,
+    "extension_status": vocab.ExtensionStatus,
+    "grade_label": vocab.EvaluationGrade,
+    "accountability_trigger": vocab.AccountabilityTrigger,
+    "accountability_status": vocab.AccountabilityStatus,
+    "accountability_outcome": vocab.AccountabilityOutcome,
+    "lead_receiver": vocab.LeadReceiver,
+    "lead_status": vocab.LeadStatus,
+    "job_status": vocab.JobStatus,
+    "delivery_status": vocab.DeliveryStatus,
+    "delivery_channel": vocab.DeliveryChannel,
+    "unit_kind": vocab.UnitKind,
+}
+
+
 def template_globals() -> dict[str, Callable[..., Any]]:
-    return {
-        "task_status": _lookup(TASK_STATUS),
-        "instance_status": _lookup(INSTANCE_STATUS),
-        "problem_status": _lookup(PROBLEM_STATUS),
-        "colour_label": _lookup(COLOUR),
-        "notice_kind": _lookup(NOTICE_KIND),
-    }
+    return {name: labeller(v) for name, v in TEMPLATE_LABELLERS.items()}

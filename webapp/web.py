@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from rectiflow.db.domain import Notice
 from rectiflow.db.org import User
 from rectiflow.errors import Forbidden, NotFound
+from rectiflow.i18n import N_
+from rectiflow.read.inbox import inbox_count
 from rectiflow.roles import role_label
 from rectiflow.services.accounts.actors import Actor, load_actor
 from rectiflow.services.runtime import Runtime
@@ -37,8 +39,10 @@ def db() -> Session:
 
 
 def end_db() -> None:
-    """Finish the request's session now, for a service that runs its own transaction (on SQLite a
-    second writer would wait for this request's write lock forever)."""
+    """Finish the request's session now, where a view commits on purpose in transactions of its own
+    (uploads kept even when the form is refused, one transaction per migrated instance, the login
+    throttle) or does slow work before writing: on SQLite a second writer would wait for this
+    request's write lock forever. Each call says which. Services never commit."""
     s = g.pop("db", None)
     if s is not None:
         s.rollback()
@@ -48,7 +52,7 @@ def end_db() -> None:
 def actor() -> Actor:
     a = g.get("actor")
     if a is None:
-        raise Forbidden("login required")
+        raise Forbidden(N_("Please log in."))
     return a
 
 
@@ -78,6 +82,9 @@ def _load_user() -> Any:
             # The user first, held in g: load_actor then finds it in the identity map (one query, not two),
             # and so does any view asking for the current user later in the request.
             g.user = user = db().get(User, uid)
+            if user is not None and session.get("epoch") != user.auth_epoch:
+                # A password change or reset, a logout everywhere or a role removal ended this session.
+                raise NotFound(N_("Your session has ended; please log in again."))
             g.actor = load_actor(db(), uid)
             g.display_name, g.user_locale = (user.display_name, user.locale) if user else ("", None)
         except NotFound:
@@ -110,10 +117,8 @@ def nav_counts() -> dict[str, int]:
     if g.get("actor") is None:
         return {"inbox": 0, "notices": 0}
     if "nav_counts" not in g:
-        from webapp.views.inbox import inbox_query
-
         s = db()
-        inbox = s.scalar(inbox_query(g.actor, count=True)) or 0
+        inbox = inbox_count(s, g.actor)
         unread = (
             s.scalar(
                 select(func.count(Notice.id)).where(

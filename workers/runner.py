@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 
 from rectiflow.db.jobs import WorkerHeartbeat
-from rectiflow.services import jobs, notifications
+from rectiflow.services import heartbeats, jobs, notifications
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.workflow import timers
 
@@ -91,14 +91,11 @@ class Worker:
         return count
 
     def heartbeat(self) -> None:
+        """This worker's row, and the removal of rows left by workers that died long ago."""
         now = self.rt.clock.now()
         with self.rt.sessions.begin() as s:
-            hb = s.get(WorkerHeartbeat, self.worker_id)
-            if hb is None:
-                s.add(WorkerHeartbeat(worker_id=self.worker_id, hostname=socket.gethostname(), pid=os.getpid(),
-                                      started_at=now, last_seen=now, current_job=self.current_job))
-            else:
-                hb.last_seen, hb.current_job = now, self.current_job
+            heartbeats.beat(s, self.worker_id, now, self.current_job)
+            heartbeats.expire(s, now, self.rt.settings.tick_seconds)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until the running tick (and so the current job) has finished."""

@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from rectiflow.errors import ConfigurationError
+from rectiflow.services import uow
 from rectiflow.services.runtime import Runtime
 from workers.runner import Worker
 
@@ -57,7 +58,8 @@ def _configure(scheduler: Any, worker: Worker, rt: Runtime) -> None:
         except Exception:  # the scheduler is shutting down
             log.debug("wake ignored", exc_info=True)
 
-    rt.on_jobs_queued = wake
+    # A commit that queued jobs wakes this worker, so it runs them right away.
+    uow.wake_runner_on_commit(rt.sessions, wake)
 
 
 def start_background(rt: Runtime) -> tuple[BackgroundScheduler, Worker]:

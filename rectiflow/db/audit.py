@@ -3,7 +3,8 @@
 Events form hash chains per *stream* (one per process instance, plus "system" for everything else):
 ``hash = sha256(prev_hash + canonical JSON of the event)``. A unique (stream, seq) makes two
 concurrent appenders on one stream collide instead of forking the chain, and database triggers
-(created in the migration) refuse UPDATE and DELETE.
+(created in the migrations) refuse UPDATE, DELETE and, on PostgreSQL, TRUNCATE. Each stream's head is
+anchored with an HMAC (``AuditAnchor``) so a deleted tail is found even by someone who rewrote the head.
 """
 
 from __future__ import annotations
@@ -45,3 +46,17 @@ class AuditStream(Base):
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     head: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditAnchor(Base):
+    """Every stream's head (system and instances alike) with an HMAC made with a key kept outside the
+    database (the instance secret key). Someone able to write the database can delete a stream's tail and
+    move its head back to the last event left, and the hashes still link; they cannot recompute ``mac``
+    for that shorter head, so ``audit verify`` notices."""
+
+    __tablename__ = "audit_anchors"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

@@ -14,12 +14,15 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rectiflow.db.base import Base, UTCDateTime
+from rectiflow.db.checks import vocabulary_check as _check
+from rectiflow.domain import vocab as v
 
 
 class Round(Base):
     """巡察轮次: one inspection of one unit, with the configuration in force for it."""
 
     __tablename__ = "rounds"
+    __table_args__ = (_check("status", v.RoundStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
@@ -48,6 +51,8 @@ class Problem(Base):
     __table_args__ = (
         UniqueConstraint("round_id", "number"),
         Index("ix_problems_ledger", "unit_path", "status"),
+        _check("status", v.ProblemStatus),
+        _check("colour", v.WarningColour),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +89,12 @@ class Measure(Base):
     """整改措施: several per problem; progress is reported per measure."""
 
     __tablename__ = "measures"
-    __table_args__ = (UniqueConstraint("problem_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("problem_id", "seq"),
+        _check("status", v.MeasureStatus),
+        _check("colour", v.WarningColour),
+        _check("deadline_type", v.DeadlineType),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
@@ -126,6 +136,7 @@ class AcceptanceStep(Base):
     """One opinion in the 验收销号 chain; a send-back keeps its requirement forever."""
 
     __tablename__ = "acceptance_steps"
+    __table_args__ = (_check("step", v.AcceptanceStep), _check("decision", v.AcceptanceDecision))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
@@ -142,7 +153,11 @@ class ReportMilestone(Base):
     """A statutory report due for a round (3 months, 6 months, year end...)."""
 
     __tablename__ = "report_milestones"
-    __table_args__ = (UniqueConstraint("round_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "kind"),
+        _check("kind", v.ReportKind),
+        _check("status", v.ReportStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -158,6 +173,7 @@ class Supervision(Base):
     """挂牌督办: a deliberate escalation with a named leader, a hard deadline and a removal condition."""
 
     __tablename__ = "supervisions"
+    __table_args__ = (_check("status", v.SupervisionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
@@ -198,11 +214,15 @@ class Delivery(Base):
     """One notice over one outside channel (email, webhook): the outbox row a job delivers."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        _check("channel", v.DeliveryChannel),
+        _check("status", v.DeliveryStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # email|webhook
+    channel: Mapped[str] = mapped_column(String(16))  # a DeliveryChannel: email|webhook|wecom|dingtalk
     target: Mapped[str] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|dead
@@ -215,6 +235,7 @@ class ExtensionRequest(Base):
     """延期 / 长期坚持 requests, approved in two levels."""
 
     __tablename__ = "extension_requests"
+    __table_args__ = (_check("kind", v.ExtensionKind), _check("status", v.ExtensionStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
@@ -245,6 +266,7 @@ class RoundEvaluation(Base):
     the leadership team's annual performance review; a poor grade starts accountability."""
 
     __tablename__ = "round_evaluations"
+    __table_args__ = (_check("grade", v.EvaluationGrade),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -260,7 +282,11 @@ class LeadReferral(Base):
     counted separately from the problems and seen only by those who handle it."""
 
     __tablename__ = "lead_referrals"
-    __table_args__ = (UniqueConstraint("round_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "number"),
+        _check("receiver", v.LeadReceiver),
+        _check("status", v.LeadStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -279,6 +305,11 @@ class Accountability(Base):
     """问责: accountability talk (约谈), written explanation (书面说明), outcome for the annual review."""
 
     __tablename__ = "accountability"
+    __table_args__ = (
+        _check("trigger", v.AccountabilityTrigger),
+        _check("status", v.AccountabilityStatus),
+        _check("outcome", v.AccountabilityOutcome, allow_empty=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -286,7 +317,7 @@ class Accountability(Base):
     trigger: Mapped[str] = mapped_column(String(32))  # repeatedly_overdue|poor_evaluation|manual
     talk_record: Mapped[str] = mapped_column(Text, default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
-    outcome: Mapped[str] = mapped_column(String(32), default="")  # 约谈|书面说明|通报
+    outcome: Mapped[str] = mapped_column(String(32), default="")  # an AccountabilityOutcome code, "" while open
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

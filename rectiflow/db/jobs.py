@@ -9,11 +9,13 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rectiflow.db.base import Base, UTCDateTime
+from rectiflow.db.checks import vocabulary_check as _check
+from rectiflow.domain import vocab as v
 
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "status", "run_after"),)
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_after"), _check("status", v.JobStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(128))  # an operation name from the worker registry
@@ -37,6 +39,7 @@ class Incident(Base):
     """Something an administrator must look at: a job out of retries, an engine error on a trigger."""
 
     __tablename__ = "incidents"
+    __table_args__ = (_check("kind", v.IncidentKind), _check("status", v.IncidentStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # job | engine

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rectiflow.db.base import Base, UTCDateTime
+from rectiflow.db.checks import vocabulary_check as _check
+from rectiflow.domain import vocab as v
 
 
 class Unit(Base):
@@ -19,6 +21,7 @@ class Unit(Base):
     """
 
     __tablename__ = "units"
+    __table_args__ = (_check("kind", v.UnitKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -43,6 +46,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Carried in every session and token and compared on every request: raising it (password change or
+    # reset, logout everywhere, a role removed) ends all of the account's sessions and tokens at once.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     assignments: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -54,6 +60,7 @@ class RoleAssignment(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "role", "unit_id"),
         Index("ix_role_assignments_role_unit", "role", "unit_id"),
+        _check("role", v.Role),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

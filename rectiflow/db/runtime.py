@@ -9,6 +9,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rectiflow.db.base import Base, UTCDateTime
+from rectiflow.db.checks import vocabulary_check as _check
+from rectiflow.domain import vocab as v
 
 
 class SourceFile(Base):
@@ -49,7 +51,10 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_process_instances_status_def", "status", "definition_id"),)
+    __table_args__ = (
+        Index("ix_process_instances_status_def", "status", "definition_id"),
+        _check("status", v.InstanceStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -84,6 +89,7 @@ class UserTask(Base):
         Index("ix_user_tasks_inbox", "status", "role", "unit_path"),
         Index("ix_user_tasks_assignee", "status", "assignee_id"),
         Index("ix_user_tasks_instance", "instance_id", "status"),
+        _check("status", v.TaskStatus),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
@@ -112,7 +118,7 @@ class Timer(Base):
     """Waiting timers with their due time, so the scheduler never deserializes workflows to look."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"), _check("status", v.TimerStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)

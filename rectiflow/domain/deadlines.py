@@ -16,14 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 # Deadlines are business dates: "due 30 April" means the end of 30 April in Beijing time,
-# whatever timezone the server runs in. (Same zone as ``rectiflow.clock.BUSINESS_TZ``; kept
-# here too so this module stays dependency-free.)
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+# whatever timezone the server runs in.
+from rectiflow.clock import BUSINESS_TZ
+from rectiflow.domain.vocab import DeadlineType, ScheduleFlag, WarningColour
 
 # Notices go out at the start of the office day, not at midnight when nobody reads them.
 NOTICE_TIME = time(9, 0)
@@ -136,16 +135,15 @@ def timer_expression(dt: datetime) -> str:
 
 # --------------------------------------------------------------------------- colour warnings
 
-COLOURS = ("none", "green", "yellow", "red")
-COLOUR_LABELS = {"none": "无预警", "green": "绿色预警", "yellow": "黄色预警", "red": "红色预警"}
+COLOURS = WarningColour.codes()  # labels: ``WarningColour.label_of``
 
 # Who is notified at each colour (DOMAIN.md "Colour warnings"). The red audience reaches the
 # unit's principal leader and the discipline committee because an overdue item is now their
 # supervision matter. These are defaults; a deployment may configure its own.
 WARNING_AUDIENCE: dict[str, tuple[str, ...]] = {
-    "green": ("responsible_person",),
-    "yellow": ("responsible_person", "responsible_leader"),
-    "red": ("responsible_person", "responsible_leader", "principal_leader", "discipline_committee"),
+    WarningColour.GREEN: ("responsible_person",),
+    WarningColour.YELLOW: ("responsible_person", "responsible_leader"),
+    WarningColour.RED: ("responsible_person", "responsible_leader", "principal_leader", "discipline_committee"),
 }
 
 _THRESHOLD_FIELDS = ("green_days", "yellow_days")
@@ -201,7 +199,7 @@ def thresholds_to_dict(t: Thresholds) -> dict[str, int]:
     return {"green_days": t.green_days, "yellow_days": t.yellow_days}
 
 
-def colour(deadline: date, today: date, t: Thresholds) -> str:
+def colour(deadline: date, today: date, t: Thresholds) -> WarningColour:
     """The warning colour of an unfinished item on ``today``.
 
     ``"none"`` with more than ``green_days`` left, ``"green"`` from exactly ``green_days`` left,
@@ -210,27 +208,26 @@ def colour(deadline: date, today: date, t: Thresholds) -> str:
     """
     left = (deadline - today).days
     if left < 0:
-        return "red"
+        return WarningColour.RED
     if left <= t.yellow_days:
-        return "yellow"
+        return WarningColour.YELLOW
     if left <= t.green_days:
-        return "green"
-    return "none"
+        return WarningColour.GREEN
+    return WarningColour.NONE
 
 
 def warning_dates(deadline: date, t: Thresholds) -> dict[str, date]:
     """The first day of each colour, consistent with :func:`colour` (used to schedule notices)."""
     return {
-        "green": deadline - timedelta(days=t.green_days),
-        "yellow": deadline - timedelta(days=t.yellow_days),
-        "red": deadline + timedelta(days=1),
+        WarningColour.GREEN: deadline - timedelta(days=t.green_days),
+        WarningColour.YELLOW: deadline - timedelta(days=t.yellow_days),
+        WarningColour.RED: deadline + timedelta(days=1),
     }
 
 
 # --------------------------------------------------------------------------- schedule flag
 
-SCHEDULE_FLAGS = ("on_track", "lagging", "overdue")
-SCHEDULE_FLAG_LABELS = {"on_track": "按序时推进", "lagging": "滞后", "overdue": "超期"}
+SCHEDULE_FLAGS = ScheduleFlag.codes()  # labels: ``ScheduleFlag.label_of``
 
 # Progress reports are coarse (people type 30 %, 50 %...), so "behind schedule" only counts
 # when progress trails the elapsed share of time by more than this many points.
@@ -239,7 +236,7 @@ LAG_TOLERANCE_PCT = 10
 
 def schedule_flag(
     start: date, deadline: date, today: date, progress_pct: int, tolerance_pct: int = LAG_TOLERANCE_PCT
-) -> str:
+) -> ScheduleFlag:
     """按序时推进 / 滞后 / 超期 for a measure.
 
     * ``"overdue"``: past the deadline (``today > deadline``) and not at 100 %.
@@ -252,27 +249,21 @@ def schedule_flag(
     if deadline < start:
         raise ValueError(f"deadline {deadline} is before start {start}")
     if progress_pct >= 100:
-        return "on_track"
+        return ScheduleFlag.ON_TRACK
     if today > deadline:
-        return "overdue"
+        return ScheduleFlag.OVERDUE
     total = (deadline - start).days
     if total == 0:
         # Same-day item (立行立改 started and due today): the whole period has elapsed today.
         elapsed_pct = 100.0 if today >= start else 0.0
     else:
         elapsed_pct = min(max((today - start).days / total, 0.0), 1.0) * 100
-    return "lagging" if progress_pct < elapsed_pct - tolerance_pct else "on_track"
+    return ScheduleFlag.LAGGING if progress_pct < elapsed_pct - tolerance_pct else ScheduleFlag.ON_TRACK
 
 
 # --------------------------------------------------------------------------- deadline types
 
-DEADLINE_TYPES = ("immediate", "by_date", "by_date_then_ongoing", "ongoing")
-DEADLINE_TYPE_LABELS = {
-    "immediate": "立行立改",
-    "by_date": "限期完成",
-    "by_date_then_ongoing": "限期完成并长期坚持",
-    "ongoing": "长期坚持",
-}
+DEADLINE_TYPES = DeadlineType.codes()  # labels: ``DeadlineType.label_of``
 
 
 def review_dates(start: date, cycle_months: int, until: date) -> list[date]:

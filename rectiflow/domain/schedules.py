@@ -13,28 +13,21 @@ from datetime import date
 from typing import Any
 
 from rectiflow.domain.deadlines import ConfigError, _is_int, add_months
+from rectiflow.domain.vocab import ReportKind, Role
 
 # ---------------------------------------------------------------------------- vocabulary
+# A milestone's kind is a ReportKind (rectiflow.domain.vocab), which gives its label too.
 
-MILESTONE_KINDS = ("plan", "rectification_report", "leader_report", "phased_report", "annual_report")
-MILESTONE_KIND_LABELS = {
-    "plan": "一方案三清单",
-    "rectification_report": "整改情况报告",
-    "leader_report": "主要负责人组织落实情况报告",
-    "phased_report": "阶段性报告",
-    "annual_report": "年度报告",
-}
-
-# Role codes a report can be addressed to (see DOMAIN.md "Roles").
+# Roles a report can be addressed to (see DOMAIN.md "Roles").
 RECIPIENT_ROLES = (
-    "inspection_office",
-    "leading_group",
-    "party_committee",
-    "principal_leader",
-    "rectification_office",
-    "responsible_department",
-    "discipline_committee",
-    "functional_department",
+    Role.INSPECTION_OFFICE,
+    Role.LEADING_GROUP,
+    Role.PARTY_COMMITTEE,
+    Role.PRINCIPAL_LEADER,
+    Role.RECTIFICATION_OFFICE,
+    Role.RESPONSIBLE_DEPARTMENT,
+    Role.DISCIPLINE_COMMITTEE,
+    Role.FUNCTIONAL_DEPARTMENT,
 )
 
 MAX_OFFSET_MONTHS = 36
@@ -62,8 +55,8 @@ def _milestone_problems(
     problems: list[str] = []
     if kind is None:
         problems.append(f"{path}.kind: required")
-    elif kind not in MILESTONE_KINDS:
-        problems.append(f"{path}.kind: unknown kind {kind!r} (expected one of {', '.join(MILESTONE_KINDS)})")
+    elif kind not in ReportKind.codes():
+        problems.append(f"{path}.kind: unknown kind {kind!r} (expected one of {', '.join(ReportKind.codes())})")
     if not isinstance(title_key, str) or not title_key.strip():
         problems.append(f"{path}.title_key: must be a non-empty string")
     if months is not None and (not _is_int(months) or not 0 <= months <= MAX_OFFSET_MONTHS):
@@ -171,8 +164,8 @@ class ScheduleTemplate:
 
 # The plan is approved by the unit's Party committee, reviewed by its 纪委 and filed with the
 # inspection office; the reports go up to the inspection office and the leading group.
-_PLAN_RECIPIENTS = ("party_committee", "discipline_committee", "inspection_office")
-_REPORT_RECIPIENTS = ("inspection_office", "leading_group")
+_PLAN_RECIPIENTS = (Role.PARTY_COMMITTEE, Role.DISCIPLINE_COMMITTEE, Role.INSPECTION_OFFICE)
+_REPORT_RECIPIENTS = (Role.INSPECTION_OFFICE, Role.LEADING_GROUP)
 
 
 def _preset(name: str, report_months: int) -> ScheduleTemplate:
@@ -182,11 +175,11 @@ def _preset(name: str, report_months: int) -> ScheduleTemplate:
     return ScheduleTemplate(
         name,
         (
-            m("plan", _PLAN_RECIPIENTS, months=1),
-            m("rectification_report", months=report_months),
-            m("leader_report", months=report_months),
-            m("phased_report", months=6),
-            m("annual_report", year_end=True),
+            m(ReportKind.PLAN, _PLAN_RECIPIENTS, months=1),
+            m(ReportKind.RECTIFICATION_REPORT, months=report_months),
+            m(ReportKind.LEADER_REPORT, months=report_months),
+            m(ReportKind.PHASED_REPORT, months=6),
+            m(ReportKind.ANNUAL_REPORT, year_end=True),
         ),
     )
 

@@ -31,7 +31,7 @@ __all__ = [
     "ServiceDispatcher", "ServiceTaskMeta", "Snippet", "StateSerializer", "TaskNotReady", "UserTaskMeta",
     "WaitingTimer", "attach", "complete_service_task", "complete_user_task", "deferred_services",
     "deliver_message", "fire_timers", "is_completed", "new_workflow", "parse_bundle", "ready_user_tasks", "run",
-    "task_count", "waiting_timers", "EngineError", "is_engine_error",
+    "task_count", "waiting_timers", "is_engine_error",
 ]
 
 
@@ -40,6 +40,3 @@ def is_engine_error(exc: BaseException) -> bool:
     from SpiffWorkflow.exceptions import SpiffWorkflowException
 
     return isinstance(exc, SpiffWorkflowException)
-
-
-EngineError = Exception

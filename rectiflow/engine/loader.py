@@ -12,11 +12,13 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from rectiflow.engine.specs import RectiflowParser
 from rectiflow.engine.xmlsafe import UnsafeXml, parse_xml
 from rectiflow.errors import DefinitionError
+from rectiflow.i18n import N_
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -111,12 +113,20 @@ def parse_bundle(bpmn: Mapping[str, bytes], dmn: Mapping[str, bytes] | None = No
         root = _safe_root(name, source, findings)
         if root is None:
             continue
+        tag = etree.QName(root)
+        if tag.localname != "definitions" or tag.namespace not in DMN_SCHEMAS:
+            # Without the DMN namespace the library fails with an XPath error (a 500 in the designer).
+            findings.append(_finding(name, "", "not a DMN file: the root element must be <definitions> in the "
+                                     f"DMN namespace (xmlns=\"{NS['dmn']}\")"))
+            continue
         try:
             parser.add_dmn_xml(root, filename=name)
         except ValidationException as exc:
             findings.append(_finding(name, exc.id or exc.tag, _message(exc)))
+        except (etree.LxmlError, ValueError, KeyError, AttributeError) as exc:  # the library's own parsing
+            findings.append(_finding(name, "", f"the DMN file cannot be read: {type(exc).__name__}: {exc}"))
     if findings:
-        raise DefinitionError("the diagrams cannot be deployed", findings)
+        raise DefinitionError(N_("The diagrams cannot be deployed."), findings)
 
     processes: dict[str, ParsedProcess] = {}
     for process_id in parser.get_process_ids():
@@ -137,7 +147,7 @@ def parse_bundle(bpmn: Mapping[str, bytes], dmn: Mapping[str, bytes] | None = No
     if not processes and not findings:
         findings.append(_finding(", ".join(sorted(bpmn)), "", "no executable process (isExecutable=\"true\")"))
     if findings:
-        raise DefinitionError("the diagrams cannot be deployed", findings)
+        raise DefinitionError(N_("The diagrams cannot be deployed."), findings)
 
     bundle = ParsedBundle(processes, {}, {}, [], {})
     for name, root in roots.items():
@@ -168,6 +178,12 @@ def structural_findings(file: str, root: etree._Element) -> list[dict[str, str]]
     out: list[dict[str, str]] = []
     drawn = {e.get("bpmnElement") for e in root.iterfind(".//bpmndi:BPMNShape", NS)}
     drawn |= {e.get("bpmnElement") for e in root.iterfind(".//bpmndi:BPMNEdge", NS)}
+    for event in root.iterfind(".//bpmn:conditionalEventDefinition", NS):
+        condition = event.find("bpmn:condition", NS)
+        if condition is None or not (condition.text or "").strip():
+            owner = event.getparent()
+            out.append(_finding(file, owner.get("id", "") if owner is not None else "",
+                                "the conditional event has no condition (bpmn:condition)"))
     for process in root.iterfind(".//bpmn:process", NS):
         if process.get("isExecutable") != "true":
             continue
@@ -258,8 +274,9 @@ def _collect_metadata(file: str, root: etree._Element, bundle: ParsedBundle) -> 
                 )
 
 
+# `condition` is a conditional event's: unchecked, a bad one failed only when the event was reached.
 _EXPRESSION_TAGS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "loopCardinality",
-                    "completionCondition"}
+                    "completionCondition", "condition"}
 
 
 _SCRIPT_TAGS = {"script", "preScript", "postScript"}

@@ -4,10 +4,16 @@ Diagrams are written by process designers in a browser, so their Python must not
 worker.  Trimming ``__builtins__`` is no boundary (``().__class__.__base__.__subclasses__()``
 walks to ``os``), so code is compiled with RestrictedPython, which routes every attribute,
 item, iteration and write through guards, plus our own AST pass that refuses what a designer
-never needs (imports, ``while``, ``def``/``class``, ``_`` names, ``str.format``) and rewrites
-size-amplifying operators into checked calls.  Memory/CPU bombs are bounded by size checks
-and a per-run step budget (loop iterations + lambda calls).  There is no wall-clock or
-process memory limit here: workers should still run under a timeout and an RLIMIT_AS/cgroup.
+never needs (imports, ``while``, ``def``/``class``, ``_`` names, ``str.format``), refuses
+resource bombs it can see (``10 ** 10**7``, ``'x' * 10**9``, nested loops over constant
+ranges beyond the step budget), and rewrites operators and calls into checked calls.
+
+Every run has a `Budget`: steps (loop iterations + lambda calls), a wall-clock deadline checked
+with the steps, and the bytes of the values it builds (each operator, call, slice and spread
+result above a small size is charged, freed or not, so the budget bounds allocation work as
+well as memory).  One operation is bounded by the size limits below, so no single step runs
+long; a title or condition gets a far smaller budget than a script task.  A worker should
+still run under a process timeout and an RLIMIT_AS/cgroup as a last line.
 """
 from __future__ import annotations
 
@@ -18,8 +24,12 @@ import math
 import operator
 import re
 import reprlib
+import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -27,7 +37,6 @@ from types import CodeType
 from typing import Any, cast
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins, utility_builtins
-from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
@@ -42,16 +51,36 @@ from RestrictedPython.transformer import (
     copy_locations,
 )
 
-__all__ = ["SandboxError", "check_expression", "check_script", "evaluate", "execute"]
+__all__ = ["EXPRESSION_BUDGET", "SCRIPT_BUDGET", "Budget", "BudgetExceeded", "SandboxError",
+           "check_expression", "check_script", "evaluate", "execute"]
 
 MAX_RANGE = 100_000          # items in one range()
-MAX_SEQUENCE = 1_000_000     # chars/items produced by one *, +, |, join, pad, extend, ...
+MAX_SEQUENCE = 1_000_000     # chars/items produced by one *, +, |, join, pad, extend, str(), ...
 MAX_INT_BITS = 100_000       # ~30k decimal digits: far beyond any business number
-MAX_STEPS = 1_000_000        # loop iterations + lambda calls per evaluate/execute
 MAX_STORED = 5_000_000       # values (shared parts counted each time) one script may store
 MAX_FORMAT_WIDTH = 10_000    # widths/precisions in f-string specs and %-formatting
+# Values smaller than this are not charged to the byte budget: each step can build only a few of
+# them, so the step budget already bounds them, and charging every small int would cost time.
+_CHARGE_FROM = 512
 _FILENAME = "<sandbox>"
 Helpers = Mapping[str, Callable[..., Any]]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one evaluate/execute may spend: loop iterations + lambda calls, wall-clock seconds, and
+    bytes of the values it builds."""
+
+    steps: int
+    seconds: float
+    bytes: int
+
+
+# Titles, conditions, due dates and prefills run on every trigger, inside a user's request: a
+# million-step title held a request for half a minute.  Real ones take a few dozen steps.
+EXPRESSION_BUDGET = Budget(steps=10_000, seconds=2.0, bytes=16 * 2**20)
+# Script tasks run inside a trigger too; they may loop over a round's problems, not over millions.
+SCRIPT_BUDGET = Budget(steps=200_000, seconds=5.0, bytes=64 * 2**20)
 
 
 class SandboxError(Exception):
@@ -63,6 +92,10 @@ class SandboxError(Exception):
     def __init__(self, problems: str | list[str]) -> None:
         self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(self.problems))
+
+
+class BudgetExceeded(SandboxError):
+    """The run spent its steps, time or bytes: a hostile or runaway diagram, not bad data."""
 
 
 def _limit(size: float, what: str, cap: int = MAX_SEQUENCE) -> None:
@@ -88,9 +121,16 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.AsyncWith: "'async with'", ast.With: "'with'"}
 
 
-def _own_check(tree: ast.AST) -> list[str]:
+def _own_check(tree: ast.AST, budget: Budget) -> list[str]:
     """Our policy on top of RestrictedPython's; problems as 'line N: ...'."""
-    problems: list[str] = []
+    problems: list[str] = _static_bombs(tree)
+    steps = _static_steps(tree)
+    if steps > budget.steps:
+        what = "an expression" if isinstance(tree, ast.Expression) else "a script"
+        loop = next((n for n in ast.walk(tree) if isinstance(n, (*_COMPREHENSIONS, ast.For))
+                     and _static_steps(n) > budget.steps), None)
+        problems.append(f"line {getattr(loop, 'lineno', 1)}: the loops run at least {steps} steps;"
+                        f" {what} may run {budget.steps}")
 
     def refuse(node: ast.AST, msg: str) -> None:
         problems.append(f"line {getattr(node, 'lineno', '?')}: {msg}")
@@ -120,15 +160,109 @@ def _own_check(tree: ast.AST) -> list[str]:
     return problems
 
 
+# ------------------------------------------------- resource bombs visible in the source
+def _const_int(node: ast.AST) -> int | None:
+    """The value of a constant integer expression, computed only when it is small."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _const_int(node.operand)
+        return None if value is None else -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp):
+        a, b = _const_int(node.left), _const_int(node.right)
+        if a is None or b is None or _static_bits(node.op, a, b) > MAX_INT_BITS:
+            return None
+        fn = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Pow: operator.pow, ast.LShift: operator.lshift}.get(type(node.op))
+        if fn is None or (isinstance(node.op, (ast.Pow, ast.LShift)) and b < 0):
+            return None
+        return int(fn(a, b))
+    return None
+
+
+def _static_bits(op: ast.operator, a: int, b: int) -> float:
+    """Bits of `a op b` estimated without computing it (0 when it cannot grow)."""
+    if isinstance(op, ast.Pow) and b > 0 and abs(a) > 1:
+        return b if b > MAX_INT_BITS else b * math.log2(abs(a))
+    if isinstance(op, ast.LShift) and a != 0 and b > 0:
+        return a.bit_length() + b
+    if isinstance(op, ast.Mult):
+        return a.bit_length() + b.bit_length()
+    return max(a.bit_length(), b.bit_length()) + 1
+
+
+def _literal_len(node: ast.AST) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return len(node.value)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return len(node.elts)
+    return None
+
+
+def _static_bombs(tree: ast.AST) -> list[str]:
+    """Powers, shifts, repeats and ranges whose constant operands already say they are too large."""
+    problems = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.BinOp):
+            a, b = _const_int(node.left), _const_int(node.right)
+            shown = ast.unparse(node)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            if a is not None and b is not None and _static_bits(node.op, a, b) > MAX_INT_BITS:
+                problems.append(f"line {line}: {shown} would be too large (limit {MAX_INT_BITS} bits)")
+            elif isinstance(node.op, ast.Mult):
+                for seq, n in ((node.left, b), (node.right, a)):
+                    size = _literal_len(seq)
+                    if size is not None and n is not None and size * n > MAX_SEQUENCE:
+                        problems.append(f"line {line}: {shown} would be too large (limit {MAX_SEQUENCE})")
+        elif _static_range(node) is not None and (_static_range(node) or 0) > MAX_RANGE:
+            problems.append(f"line {line}: range() would be too large (limit {MAX_RANGE})")
+    return problems
+
+
+def _static_range(node: ast.AST) -> int | None:
+    """Length of `range(<constants>)`, or of a literal string/list/tuple; None when unknown."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
+            and not node.keywords and 1 <= len(node.args) <= 3):
+        args = [_const_int(a) for a in node.args]
+        if None in args or (len(args) == 3 and args[2] == 0):
+            return None
+        return len(range(*cast(list[int], args)))
+    return _literal_len(node)
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _static_steps(node: ast.AST) -> int:
+    """A lower bound of the steps `node` takes: loops over constant ranges and literals, nested.
+
+    An iterable whose length is unknown may be empty, so it bounds nothing inside it."""
+    if isinstance(node, _COMPREHENSIONS):
+        total, runs = 0, 1
+        for gen in node.generators:
+            runs *= _static_range(gen.iter) or 0
+            total += runs
+        inner = (_static_steps(node.key) + _static_steps(node.value) if isinstance(node, ast.DictComp)
+                 else _static_steps(node.elt))
+        return total + runs * inner
+    if isinstance(node, ast.For):
+        runs = _static_range(node.iter) or 0
+        return runs * (1 + sum(_static_steps(s) for s in node.body)) + sum(_static_steps(s) for s in node.orelse)
+    return sum(_static_steps(child) for child in ast.iter_child_nodes(node))
+
+
 def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
 
 
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus routing of size-amplifying operations through guards."""
+    """RestrictedPython's policy, plus routing of operators, calls and spreads through guards that
+    check sizes beforehand and charge what was built to the run's budget."""
 
-    _GUARDED = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Add: "+", ast.Mod: "%",
-                ast.BitOr: "|", ast.BitXor: "^"}
+    _OPERATORS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Add: "+", ast.Mod: "%",
+                  ast.BitOr: "|", ast.BitXor: "^", ast.Sub: "-", ast.Div: "/", ast.FloorDiv: "//",
+                  ast.RShift: ">>", ast.BitAnd: "&", ast.MatMult: "@"}
 
     def _replace(self, old: Any, new: Any) -> Any:
         copy_locations(new, old)
@@ -136,9 +270,33 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
-        op = self._GUARDED.get(type(node.op))
-        return node if op is None else self._replace(
-            node, _call("_rf_binop_", ast.Constant(op), node.left, node.right))
+        return self._replace(node, _call("_rf_binop_", ast.Constant(self._OPERATORS[type(node.op)]),
+                                         node.left, node.right))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        node = cast(ast.UnaryOp, super().visit_UnaryOp(node))
+        if isinstance(node.op, (ast.USub, ast.Invert)):  # -x of a big int is a new big int
+            return self._replace(node, _call("_rf_built_", node))
+        return node
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        # Every call's result is charged: list(x), sorted(x), s.upper(), d.copy(), str(x)...
+        # `_rf_call_` also checks what str()/repr() would write out before they do.
+        new = cast(ast.Call, super().visit_Call(node))
+        return self._replace(new, ast.Call(func=ast.Name("_rf_call_", ast.Load()),
+                                           args=[new.func, *new.args], keywords=new.keywords))
+
+    def visit_Starred(self, node: ast.Starred) -> Any:
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):  # [*a, *a] copies a; a target `x, *rest = ...` does not
+            node.value = self._replace(node.value, _call("_rf_spread_", node.value))
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        node = self.node_contents_visit(node)
+        node.values = [self._replace(v, _call("_rf_spread_", v)) if k is None else v
+                       for k, v in zip(node.keys, node.values, strict=True)]  # {**d} copies d
+        return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         # RestrictedPython refuses `d['n'] += 1`; scripts need it, so it goes through a guard.
@@ -150,8 +308,9 @@ class _Policy(RestrictingNodeTransformer):
         return super().visit_AugAssign(node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
-        node.value = self.visit(node.value)  # the spec stays a constant JoinedStr (see _own_check)
-        return node
+        # f"{x}" writes x out before the result can be measured; `_rf_show_` measures x first.
+        node.value = self._replace(node.value, _call("_rf_show_", self.visit(node.value)))
+        return node  # the spec stays a constant JoinedStr (see _own_check)
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> Any:
         # f"{s}{s}" in a loop doubles like s + s, so every f-string's result is measured.
@@ -169,7 +328,7 @@ def _compile(source: str, mode: str) -> tuple[CodeType | None, tuple[str, ...]]:
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     try:
         tree = ast.parse(source, _FILENAME, mode)
-        problems = _own_check(tree)
+        problems = _own_check(tree, EXPRESSION_BUDGET if mode == "eval" else SCRIPT_BUDGET)
         if problems:  # ours are clearer; RestrictedPython's would mostly repeat them
             return None, tuple(problems)
         result = compiler(tree, _FILENAME, policy=_Policy)  # type: ignore[arg-type]
@@ -201,6 +360,117 @@ _OPS = {sym: getattr(operator, name) for sym, name in _OP_NAMES.items()}
 _IOPS = {sym: getattr(operator, "i" + name.rstrip("_")) for sym, name in _OP_NAMES.items()}
 
 
+class _Meter:
+    """One run's budget as it is spent.  Exhaustion is sticky: code that catches the error with a
+    bare `except:` fails again at its next step or charge."""
+
+    __slots__ = ("budget", "steps", "checkpoint", "deadline", "bytes", "exhausted")
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.steps = budget.steps
+        self.checkpoint = budget.steps  # the first step checks; then every 32nd (the hot path is one compare)
+        self.deadline = time.monotonic() + budget.seconds
+        self.bytes = budget.bytes
+        self.exhausted = ""
+
+    def _stop(self, why: str) -> None:
+        self.exhausted = self.exhausted or why
+        self.checkpoint = self.budget.steps + 1  # every later step stops too
+        raise BudgetExceeded(self.exhausted)
+
+    def tick(self) -> None:
+        self.steps -= 1
+        if self.steps < self.checkpoint:
+            self._check()
+
+    def _check(self) -> None:
+        if self.exhausted:
+            self._stop(self.exhausted)
+        if self.steps < 0:
+            self._stop(f"step budget exhausted ({self.budget.steps} loop iterations/calls)")
+        if time.monotonic() > self.deadline:
+            self._stop(f"time budget exhausted ({self.budget.seconds:g} s)")
+        self.checkpoint = max(self.steps - 32, 0)
+
+    def charge(self, size: int) -> None:
+        self.bytes -= size
+        if self.bytes < 0:
+            self._stop(f"memory budget exhausted (values built exceed {self.budget.bytes // 2**20} MiB)")
+        if time.monotonic() > self.deadline:
+            self._stop(f"time budget exhausted ({self.budget.seconds:g} s)")
+        if self.exhausted:
+            self._stop(self.exhausted)
+
+
+# Guards are shared by every run; each run's meter is found here (per thread and context).
+_METER: ContextVar[_Meter | None] = ContextVar("rectiflow_sandbox_meter", default=None)
+_CHARGED = (str, bytes, int, list, tuple, dict, set, frozenset, bytearray)
+
+
+def _built(value: Any) -> Any:
+    """Charge a value the code just built (or may have: results of calls count too) and return it."""
+    if isinstance(value, _CHARGED):
+        size = sys.getsizeof(value)
+        meter = _METER.get()
+        if size >= _CHARGE_FROM and meter is not None:
+            meter.charge(size)
+    return value
+
+
+def _shown(value: Any, what: str = "text") -> Any:
+    """Refuse writing out a container whose text would be too large, before Python writes it: a
+    list holding one big list a thousand times is small in memory and gigabytes as text."""
+    if not isinstance(value, (list, tuple, dict, set, frozenset)):
+        return value
+    total, stack = 0, [value]
+    while stack:  # shared parts count each time, as str() writes them; a cycle grows to the cap
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item) + 4
+        elif isinstance(item, dict):
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        else:
+            total += 8
+        _limit(total, what)
+    return value
+
+
+def _call_guard(func: Any, *args: Any, **kwargs: Any) -> Any:
+    if (func is str or func is repr) and args:
+        _shown(args[0], f"{func.__name__}() result")
+    return _built(func(*args, **kwargs))
+
+
+def _spread(value: Any) -> Any:
+    """`*x` / `**x` in a display or call copies x: measured and charged like list(x)."""
+    if not isinstance(value, (*_SIZED, range, Mapping)):
+        value = list(_getiter_metered(value))
+    _limit(len(value), "unpacked sequence")
+    meter = _METER.get()
+    if meter is not None and len(value) * 8 >= _CHARGE_FROM:
+        meter.charge(len(value) * 8)
+    return value
+
+
+def _getiter_metered(ob: Any) -> Iterator[Any]:
+    meter = _METER.get()
+    for item in ob:
+        if meter is not None:
+            meter.tick()
+        yield item
+
+
+def _getitem(ob: Any, index: Any) -> Any:
+    # RestrictedPython's default_guarded_getitem is `ob[index]`; inlined, this runs per item in loops.
+    return _built(ob[index]) if type(index) is slice else ob[index]  # a slice is a copy
+
+
 def _check_binop(op: str, a: Any, b: Any) -> None:
     """Refuse results that would eat memory/CPU before Python computes them."""
     ints = isinstance(a, int) and isinstance(b, int)
@@ -225,18 +495,22 @@ def _check_binop(op: str, a: Any, b: Any) -> None:
         for match in _PRINTF.finditer(a):
             if "*" in match.groups("") or any(int(g or 0) > MAX_FORMAT_WIDTH for g in match.groups()):
                 raise SandboxError(f"%-format width/precision above {MAX_FORMAT_WIDTH}")
+        _shown(b, "%-formatting result")
 
 
 def _binop(op: str, a: Any, b: Any) -> Any:
     _check_binop(op, a, b)
-    return _OPS[op](a, b)
+    return _built(_OPS[op](a, b))
 
 
 def _inplacevar(op: str, a: Any, b: Any) -> Any:
     if isinstance(a, list) and op == "+=" and not isinstance(b, _SIZED):
         b = list(b)  # `l += reversed(l)` would otherwise double unmeasured
     _check_binop(op[:-1], a, b)
-    return _IOPS[op[:-1]](a, b)
+    if isinstance(a, (list, dict, set, bytearray)):  # grown in place: charge the growth only
+        _built(b)
+        return _IOPS[op[:-1]](a, b)
+    return _built(_IOPS[op[:-1]](a, b))
 
 
 def _augitem(container: Any, key: Any, op: str, value: Any) -> None:
@@ -295,7 +569,7 @@ class _ListWriter:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if isinstance(key, slice):
-            value = list(value)
+            value = _built(list(value))
             _limit(len(self.target) + len(value), "slice assignment result")
         self.target[key] = value
 
@@ -309,7 +583,23 @@ def _write(obj: Any) -> Any:
 
 def _fstr(text: str) -> str:
     _limit(len(text), "f-string result")
-    return text
+    return cast(str, _built(text))
+
+
+class _Printed(PrintCollector):
+    """`print` in a script: what it would write is measured first, and all of it is capped."""
+
+    size = 0
+
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        _limit(self.size, "printed text")
+        super().write(text)
+
+    def _call_print(self, *objects: Any, **kwargs: Any) -> None:
+        for value in objects:
+            _shown(value, "printed text")
+        super()._call_print(*objects, **kwargs)
 
 
 def _range(*args: int) -> range:
@@ -346,15 +636,16 @@ _BUILTINS: dict[str, Any] = {
     "any": any, "all": all, "enumerate": enumerate, "zip": zip, "reversed": reversed,
     "range": _range, "sum": _sum, "__import__": _import, "None": None, "True": True, "False": False}
 _GUARDS: dict[str, Any] = {
-    "__builtins__": _BUILTINS, "_getattr_": _getattr, "_getitem_": default_guarded_getitem,
+    "__builtins__": _BUILTINS, "_getattr_": _getattr, "_getitem_": _getitem,
     "_write_": _write, "_inplacevar_": _inplacevar, "_rf_binop_": _binop,
     "_rf_augitem_": _augitem, "_rf_fstr_": _fstr, "_unpack_sequence_": guarded_unpack_sequence,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_print_": PrintCollector,
-    "_apply_": lambda f, *a, **kw: f(*a, **kw)}
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_print_": _Printed,
+    "_apply_": lambda f, *a, **kw: f(*a, **kw), "_rf_call_": _call_guard, "_rf_built_": _built,
+    "_rf_spread_": _spread, "_rf_show_": _shown}
 _PER_RUN = frozenset({"_getiter_", "_rf_tick_"})
 
 
-def _namespace(data: Mapping[str, Any], helpers: Helpers | None) -> dict[str, Any]:
+def _namespace(data: Mapping[str, Any], helpers: Helpers | None, meter: _Meter) -> dict[str, Any]:
     helpers = helpers or {}
     bad = [n for n in helpers if not n.isidentifier() or n.startswith("_")]
     if bad:
@@ -362,13 +653,7 @@ def _namespace(data: Mapping[str, Any], helpers: Helpers | None) -> dict[str, An
     clash = sorted(set(data) & set(helpers))
     if clash:
         raise SandboxError([f"data key {k!r} shadows a helper of the same name" for k in clash])
-    steps = MAX_STEPS
-
-    def tick() -> None:
-        nonlocal steps
-        steps -= 1
-        if steps < 0:
-            raise SandboxError(f"step budget exhausted ({MAX_STEPS} loop iterations/calls)")
+    tick = meter.tick
 
     def getiter(ob: Any) -> Iterator[Any]:
         for item in ob:
@@ -390,20 +675,28 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:500]}"
 
 
-def _run(source: str, mode: str, namespace: dict[str, Any]) -> Any:
+def _run(source: str, mode: str, namespace: dict[str, Any], meter: _Meter) -> Any:
     code, problems = _compile(source, mode)
     if code is None or problems:
         raise SandboxError(list(problems))
+    token = _METER.set(meter)
     try:
         return eval(code, namespace)  # noqa: S307 - restricted bytecode, guarded namespace
     except Exception as exc:
         lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == _FILENAME]
-        raise SandboxError(f"line {lines[-1]}: " * bool(lines) + _describe(exc)) from exc
+        where = f"line {lines[-1]}: " * bool(lines)
+        if meter.exhausted:  # even when the code caught it and failed on something else later
+            raise BudgetExceeded(where + meter.exhausted) from exc
+        raise SandboxError(where + _describe(exc)) from exc
+    finally:
+        _METER.reset(token)
 
 
-def evaluate(source: str, data: Mapping[str, Any], helpers: Helpers | None = None) -> Any:
+def evaluate(source: str, data: Mapping[str, Any], helpers: Helpers | None = None,
+             budget: Budget = EXPRESSION_BUDGET) -> Any:
     """Value of the restricted expression `source`, with `data` and `helpers` as names."""
-    return _run(source, "eval", _namespace(data, helpers))
+    meter = _Meter(budget)
+    return _run(source, "eval", _namespace(data, helpers, meter), meter)
 
 
 _SCALARS = (type(None), bool, int, float, str, date, Decimal)  # date covers datetime
@@ -438,7 +731,8 @@ def _storable(value: Any, memo: dict[int, tuple[Any, int]], depth: int = 0) -> t
     return out, size
 
 
-def execute(source: str, data: dict[str, Any], helpers: Helpers | None = None) -> None:
+def execute(source: str, data: dict[str, Any], helpers: Helpers | None = None,
+            budget: Budget = SCRIPT_BUDGET) -> None:
     """Run the restricted script; write its storable top-level variables back into `data`.
 
     The script works on a deep copy, so a failing script leaves `data` untouched.
@@ -447,8 +741,9 @@ def execute(source: str, data: dict[str, Any], helpers: Helpers | None = None) -
         work = copy.deepcopy({k: v for k, v in data.items() if isinstance(k, str) and not k.startswith("_")})
     except Exception as exc:
         raise SandboxError(f"task data cannot be copied: {exc}") from exc
-    namespace = _namespace(work, helpers)
-    _run(source, "exec", namespace)
+    meter = _Meter(budget)
+    namespace = _namespace(work, helpers, meter)
+    _run(source, "exec", namespace, meter)
     reserved = _GUARDS.keys() | _PER_RUN | set(helpers or {})
     memo: dict[int, tuple[Any, int]] = {}
     updates: dict[str, Any] = {}

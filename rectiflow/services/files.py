@@ -20,15 +20,17 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rectiflow.clock import Clock
 from rectiflow.db.domain import FileGrant, StoredFile
 from rectiflow.errors import InvalidInput, NotFound
+from rectiflow.i18n import N_, Message
 
 CHUNK = 64 * 1024
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -78,7 +80,7 @@ def is_sha(value: Any) -> bool:
 
 def file_path(files_dir: Path, sha: str) -> Path:
     if not is_sha(sha):
-        raise NotFound("file not found")
+        raise NotFound(N_("File not found."))
     return Path(files_dir) / sha[:2] / sha[2:4] / sha
 
 
@@ -145,8 +147,9 @@ def _is_utf8_text(path: Path) -> bool:
 
 
 def _refuse(name: str, code: str, reason: str, **params: str) -> InvalidInput:
-    """``details``: file, reason (English), code and its params, for a caller that translates."""
-    return InvalidInput(f"{name}: {reason}", file=name, reason=reason, code=code, params=params)
+    """``details``: file, reason (a message id with ``params``) and a code, for a caller that words it itself."""
+    return InvalidInput(N_("%(file)s: %(reason)s"), file=name, reason=Message(reason, **params), code=code,
+                        params=params)
 
 
 def _chunks(stream: bytes | IO[bytes]) -> Any:
@@ -154,6 +157,28 @@ def _chunks(stream: bytes | IO[bytes]) -> Any:
         stream = io.BytesIO(bytes(stream))
     while chunk := stream.read(CHUNK):
         yield chunk
+
+
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+def _check_quota(session: Session, clock: Clock, settings: Any, actor: Any, name: str, sha: str, unit_path: str,
+                 size: int) -> None:
+    """A person's uploads in the last 24 hours stay under ``settings.upload_quota_bytes``: one account
+    cannot fill the evidence store. A file they already uploaded for this unit costs nothing again."""
+    user_id = getattr(actor, "user_id", None)
+    if user_id is None:
+        return  # the system's own files (the demo, imports run by an administrator at the console)
+    if session.scalar(select(FileGrant.id).where(FileGrant.sha256 == sha, FileGrant.unit_path == unit_path)):
+        return
+    since = clock.now() - QUOTA_WINDOW
+    used = session.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))
+                          .join(FileGrant, FileGrant.sha256 == StoredFile.sha256)
+                          .where(FileGrant.uploaded_by == user_id, FileGrant.created_at >= since)) or 0
+    quota = int(settings.upload_quota_bytes)
+    if used + size > quota:
+        raise _refuse(name, "quota", N_("Your uploads of the last 24 hours would exceed %(quota)s; "
+                                        "try again later or ask an administrator."), quota=_human(quota))
 
 
 def store_file(session: Session, clock: Clock, settings: Any, actor: Any, filename: str,
@@ -177,29 +202,31 @@ def store_file(session: Session, clock: Clock, settings: Any, actor: Any, filena
             for chunk in _chunks(stream_bytes):
                 size += len(chunk)
                 if size > limit:
-                    raise _refuse(name, "too_large", f"the file is larger than the limit of {_human(limit)}",
+                    raise _refuse(name, "too_large", N_("The file is larger than the limit of %(limit)s."),
                                   limit=_human(limit))
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise _refuse(name, "empty", "the file is empty")
+            raise _refuse(name, "empty", N_("The file is empty."))
         with tmp.open("rb") as fh:
             head = fh.read(16)
         kind, what = sniff(head, tmp)
         if kind is None:
-            raise _refuse(name, "type", f"the content is {what}; allowed are {ALLOWED}", what=what)
+            raise _refuse(name, "type", N_("The content is %(what)s; allowed are %(allowed)s."), what=what,
+                          allowed=ALLOWED)
         ext = os.path.splitext(name)[1].lower()
         claimed = next((k for k in KINDS.values() if ext in k.extensions), None)
         if ext and claimed is not None and claimed is not kind:
-            raise _refuse(name, "mismatch", f"the name says {claimed.label} but the content is {kind.label}",
+            raise _refuse(name, "mismatch", N_("The name says %(claimed)s but the content is %(actual)s."),
                           claimed=claimed.label, actual=kind.label)
         if ext and claimed is None and kind.code != "text":
-            raise _refuse(name, "mismatch", f"the extension {ext} does not match the content ({kind.label})",
+            raise _refuse(name, "mismatch", N_("The extension %(claimed)s does not match the content (%(actual)s)."),
                           claimed=ext, actual=kind.label)
         if ext and claimed is None:
-            raise _refuse(name, "extension", f"files ending in {ext} are not accepted; allowed are {ALLOWED}",
-                          ext=ext)
+            raise _refuse(name, "extension", N_("Files ending in %(ext)s are not accepted; allowed are %(allowed)s."),
+                          ext=ext, allowed=ALLOWED)
         sha = digest.hexdigest()
+        _check_quota(session, clock, settings, actor, name, sha, unit_path, size)
         target = file_path(root, sha)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -231,10 +258,6 @@ def _human(n: int) -> str:
     return f"{n} bytes"
 
 
-def get_file(session: Session, sha: str) -> StoredFile | None:
-    return session.get(StoredFile, sha) if is_sha(sha) else None
-
-
 @dataclass(frozen=True)
 class VisibleFile:
     """A file as one actor sees it: the name given in a unit they may see."""
@@ -262,16 +285,12 @@ def visible(session: Session, actor: Any, shas: list[str]) -> dict[str, VisibleF
     return out
 
 
-def can_download(session: Session, actor: Any, sha: str) -> bool:
-    return sha in visible(session, actor, [sha])
-
-
 def open_for(session: Session, settings: Any, actor: Any, sha: str) -> tuple[VisibleFile, Path]:
     """The file as the actor sees it and its path on disk; out of scope looks missing."""
     found = visible(session, actor, [sha]).get(sha)
     if found is None:
-        raise NotFound("file not found")
+        raise NotFound(N_("File not found."))
     path = file_path(Path(settings.files_dir), sha)
     if not path.is_file():
-        raise NotFound("file not found")
+        raise NotFound(N_("File not found."))
     return found, path

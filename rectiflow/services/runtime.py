@@ -85,8 +85,6 @@ class Runtime:
     forms: dict[str, Any] = field(default_factory=dict)  # form content hash → Form
     units: UnitCache = field(default_factory=UnitCache)
     helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    # Called after a commit that queued jobs, so an in-process worker can run them right away.
-    on_jobs_queued: Callable[[], None] | None = None
     cache_workflows: bool = True
 
     def dispose(self) -> None:
@@ -95,11 +93,14 @@ class Runtime:
 
 def build_runtime(settings: Settings, operations: OperationRegistry, *, clock: Clock | None = None,
                   **engine_kwargs: Any) -> Runtime:
+    from rectiflow.services.audit import session_info as audit_session_info
     from rectiflow.services.helpers import script_helpers
 
     db = make_engine(settings.database_url, **engine_kwargs)
     sessions = make_session_factory(db)
     reads = make_session_factory(db, read_only=True)
+    for factory in (sessions, reads):  # the audit log anchors its heads with a key kept out of the database
+        factory.configure(info=audit_session_info(settings.secret_key))
     rt = Runtime(settings, db, sessions, reads, clock or make_clock(settings, reads), operations)
     rt.helpers = script_helpers(rt.clock)
     return rt

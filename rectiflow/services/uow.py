@@ -7,13 +7,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 _KEY = "rectiflow_after_commit"
+_WAKE = "rectiflow_wake_runner"
 
 
 def after_commit(session: Session, fn: Callable[[], None]) -> None:
     session.info.setdefault(_KEY, []).append(fn)
+
+
+def wake_runner_on_commit(factory: sessionmaker[Session], wake: Callable[[], None]) -> None:
+    """Composition: every session ``factory`` makes from now on calls ``wake`` after a commit that
+    queued a job. It travels in the sessions' ``info`` so the queue needs nothing but the caller's
+    session (and a process without an in-process runner simply configures nothing)."""
+    info = dict(factory.kw.get("info") or {})
+    info[_WAKE] = wake
+    factory.configure(info=info)
+
+
+def jobs_queued(session: Session) -> None:
+    """The caller's transaction queued a job: wake the runner once it commits (once per transaction)."""
+    wake = session.info.get(_WAKE)
+    if wake is not None and wake not in session.info.get(_KEY, []):
+        after_commit(session, wake)
 
 
 @event.listens_for(Session, "after_commit")

@@ -71,7 +71,8 @@ def demo_rt(sqlite_template: Path, tmp_path: Path) -> Iterator[Any]:
         forms_dir=ROOT / "forms",
     )
     rt = build_runtime(settings, build_registry(), clock=FixedClock(START))
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     yield rt
     rt.dispose()
 
@@ -81,10 +82,8 @@ def live_server(demo_rt: Any) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from webapp import create_app
-    from webapp.views.auth import limiter
 
     app = create_app(demo_rt)
-    limiter._failures.clear()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 
 from rectiflow.services.accounts import users as us
 from webapp import create_app
-from webapp.views.auth import limiter
 
 
 @pytest.fixture
@@ -31,7 +30,6 @@ def people(rt: Any) -> dict[str, str]:
 def app(rt: Any, people: dict[str, str]) -> Flask:
     app = create_app(rt, testing=True)
     app.config["WTF_CSRF_ENABLED"] = True
-    limiter._failures.clear()
     return app
 
 

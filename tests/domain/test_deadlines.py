@@ -13,7 +13,6 @@ import pytest
 from rectiflow.domain import deadlines, schedules
 from rectiflow.domain.deadlines import (
     BUSINESS_TZ,
-    DEADLINE_TYPE_LABELS,
     DEADLINE_TYPES,
     WARNING_AUDIENCE,
     ConfigError,
@@ -35,7 +34,6 @@ from rectiflow.domain.deadlines import (
 )
 from rectiflow.domain.schedules import (
     BUSINESS_DOMAIN_TAGS,
-    MILESTONE_KINDS,
     RECIPIENT_ROLES,
     SCHEDULE_PRESETS,
     TAXONOMY_PRESETS,
@@ -46,6 +44,7 @@ from rectiflow.domain.schedules import (
     template_from_dict,
     template_to_dict,
 )
+from rectiflow.domain.vocab import DeadlineType, ReportKind
 
 D = date
 
@@ -271,7 +270,7 @@ def test_schedule_flag_same_day_and_bad_input():
 
 def test_deadline_types_and_labels():
     assert DEADLINE_TYPES == ("immediate", "by_date", "by_date_then_ongoing", "ongoing")
-    assert DEADLINE_TYPE_LABELS == {
+    assert DeadlineType.labels("zh_CN") == {
         "immediate": "立行立改",
         "by_date": "限期完成",
         "by_date_then_ongoing": "限期完成并长期坚持",
@@ -323,7 +322,7 @@ def test_regulation_preset_two_month_reports():
 def test_milestone_dates_sorted_with_stable_ties():
     pairs = milestone_dates(D(2025, 1, 31), SCHEDULE_PRESETS["enterprise"])
     assert [d for _, d in pairs] == sorted(d for _, d in pairs)
-    assert [m.kind for m, _ in pairs] == list(MILESTONE_KINDS)
+    assert [m.kind for m, _ in pairs] == list(ReportKind)
 
 
 @pytest.mark.parametrize(
@@ -373,7 +372,7 @@ def test_presets_round_trip_through_json(name):
 
 def test_presets_shape():
     for preset in SCHEDULE_PRESETS.values():
-        assert [m.kind for m in preset.milestones] == list(MILESTONE_KINDS)
+        assert [m.kind for m in preset.milestones] == list(ReportKind)
         for m in preset.milestones:
             assert m.recipients and set(m.recipients) <= set(RECIPIENT_ROLES)
     ent = {m.kind: m for m in SCHEDULE_PRESETS["enterprise"].milestones}

@@ -31,11 +31,9 @@ def office_org(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def app(rt: Any) -> Any:
     from webapp import create_app
-    from webapp.views.auth import limiter
 
     app = create_app(rt, testing=True)
     app.config["WTF_CSRF_ENABLED"] = True
-    limiter._failures.clear()
     return app
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from rectiflow.db.domain import Problem, Round
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import InvalidInput
+from rectiflow.read.ledger import LedgerFilter
 from rectiflow.services.exchange import excel as ex
 
 
@@ -141,7 +142,7 @@ def test_bad_rows_name_row_and_column_and_create_nothing(rt, office_org, case):
     before = counts(rt)
     with pytest.raises(InvalidInput) as err:
         import_wb(rt, office_org, workbook(rows))
-    errors = err.value.errors
+    errors = err.value.render_errors("zh_CN")
     assert set(errors) == set(expected), errors
     for key, fragment in expected.items():
         assert any(fragment in m for m in errors[key]), (key, errors[key])
@@ -153,7 +154,8 @@ def test_missing_required_columns(rt, office_org):
     with pytest.raises(InvalidInput) as err:
         import_wb(rt, office_org, data)
     assert set(err.value.errors) == {"表头 问题类别", "表头 责任部门编码"}
-    assert "缺少必填列“问题类别”" in err.value.errors["表头 问题类别"]
+    assert "缺少必填列“问题类别”" in err.value.render_errors("zh_CN")["表头 问题类别"]
+    assert err.value.render_errors("en")["表头 问题类别"] == ["The required column “问题类别” is missing."]
     assert counts(rt) == (0, 0, 0)
 
 
@@ -179,7 +181,7 @@ def _zip(names: dict[str, bytes]) -> bytes:
 def test_not_an_xlsx(data, fragment):
     with pytest.raises(InvalidInput) as err:
         ex.read_problem_list(data)
-    assert any(fragment in m for m in err.value.errors["文件"]), err.value.errors
+    assert any(fragment in m for m in err.value.render_errors("zh_CN")["文件"]), err.value.errors
 
 
 def test_not_an_xlsx_creates_nothing(rt, office_org):
@@ -191,12 +193,12 @@ def test_not_an_xlsx_creates_nothing(rt, office_org):
 def test_size_limits(monkeypatch):
     with pytest.raises(InvalidInput) as err:
         ex.read_problem_list(b"PK\x03\x04" + b"\0" * ex.MAX_BYTES)
-    assert "不得超过 5 MB" in err.value.errors["文件"][0]
+    assert "不得超过 5 MB" in err.value.render_errors("zh_CN")["文件"][0]
     monkeypatch.setattr(ex, "MAX_ROWS", 5)
     rows = [[f"{i}", "", "2.1", "", f"问题{i}", "plant_a_finance"] for i in range(1, 7)]
     with pytest.raises(InvalidInput) as err:
         ex.read_problem_list(workbook(rows))
-    assert "超过 5 行" in err.value.errors["文件"][0]
+    assert "超过 5 行" in err.value.render_errors("zh_CN")["文件"][0]
     assert len(ex.read_problem_list(workbook(rows[:5]))) == 5
 
 
@@ -213,7 +215,7 @@ def test_existing_round_is_reported_and_department_names_accepted(rt, office_org
         assert s.get(Round, round_id).problems[0].department_id == office_org["units"]["plant_a_finance"]
     with pytest.raises(InvalidInput) as err:
         import_wb(rt, office_org, workbook(rows))
-    assert "2025 年第 1 轮已存在" in err.value.errors["轮次"][0]
+    assert "2025 年第 1 轮已存在" in err.value.render_errors("zh_CN")["轮次"][0]
     assert counts(rt)[:2] == (1, 1)
 
 
@@ -228,11 +230,11 @@ def test_ledger_export_respects_scope_and_filters(rt, office_org):
     with rt.sessions.begin() as s:
         s.scalar(select(Problem).where(Problem.number == "1.2")).supervised = True
     with rt.reads() as s:
-        everything = _sheet(ex.export_ledger(s, org["actors"]["office"], {}), "整改台账")
-        hr = _sheet(ex.export_ledger(s, org["actors"]["a_hr"], {}), "整改台账")
-        plant_b = _sheet(ex.export_ledger(s, org["actors"]["b_rect"], {}), "整改台账")
-        supervised = _sheet(ex.export_ledger(s, org["actors"]["office"], {"supervised": "1"}), "整改台账")
-        summary = dict(_sheet(ex.export_ledger(s, org["actors"]["office"], {"round_id": round_id}), "统计"))
+        everything = _sheet(ex.export_ledger(s, org["actors"]["office"]), "整改台账")
+        hr = _sheet(ex.export_ledger(s, org["actors"]["a_hr"]), "整改台账")
+        plant_b = _sheet(ex.export_ledger(s, org["actors"]["b_rect"]), "整改台账")
+        supervised = _sheet(ex.export_ledger(s, org["actors"]["office"], LedgerFilter(supervised=True)), "整改台账")
+        summary = dict(_sheet(ex.export_ledger(s, org["actors"]["office"], LedgerFilter(round=round_id)), "统计"))
     head = everything[0]
     assert head[:6] == ("巡察轮次", "问题编号", "方面", "问题类别", "业务领域", "反馈问题描述")
     col = {name: i for i, name in enumerate(head)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from testsupport import ROOT
 
 from rectiflow.services.workflow.definitions import Sources, deploy
@@ -28,6 +29,14 @@ def chain(rt: Any, org: dict[str, Any]) -> dict[str, Any]:
         for name, (role, unit) in extra.items():
             us.create_user(s, rt.clock, username=name, display_name=name, password="passw0rd!")
             us.assign(s, rt.clock, name, role, unit)
+    with rt.sessions.begin() as s:  # the evidence the scenarios submit, uploaded where it is used
+        from rectiflow.db.org import Unit
+        from rectiflow.services.files import store_file
+        from scenarios.test_round import EVIDENCE_FILES
+
+        for unit in s.scalars(select(Unit).where(Unit.kind == "department")):
+            for name, content in EVIDENCE_FILES.items():
+                store_file(s, rt.clock, rt.settings, None, name, content, unit.path)
     with rt.sessions() as s:
         for name in extra:
             org["actors"][name] = load_actor(s, us.user_by_name(s, name).id)

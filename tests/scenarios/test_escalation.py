@@ -13,8 +13,9 @@ from rectiflow.db.domain import Accountability, Notice, Problem, Supervision
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance
 from rectiflow.errors import Forbidden
+from rectiflow.read import ledger as read_ledger
+from rectiflow.read.ledger import LedgerFilter
 from rectiflow.services.chain import accountability as chain_accountability
-from rectiflow.services.chain import ledger as chain_ledger
 from rectiflow.services.chain import supervision as chain_supervision
 from rectiflow.services.workflow import tasks, timers
 from scenarios.test_round import (
@@ -83,7 +84,8 @@ def test_late_problem_goes_red_supervision_confirmed_acknowledged_then_removed(r
             "active", "inspection_office", "2025-05-31")
         assert sup.leader_id == s.scalar(select(User.id).where(User.username == "a_lead"))
         assert s.get(Problem, pid).supervised is True
-        row = {r["number"]: r for r in chain_ledger.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})}
+        row = {r["number"]: r
+               for r in read_ledger.export_rows(s, org["actors"]["office"], LedgerFilter(round=round_id))}
         assert row["1.1"]["supervised"] is True
     notices = told(rt, "supervision", pid)
     assert {"a_boss", "a_fin", "a_fin2"} <= set(notices) and "b_rect" not in notices
@@ -165,10 +167,11 @@ def test_unit_overdue_twice_triggers_accountability_talk_explanation_outcome(rt,
     do(rt, org, "a_jw", one(rt, aid, "decide_outcome"), {"outcome": "talk", "note": "约谈并责令整改"})
     with rt.reads() as s:
         acc = s.get(Accountability, acc.id)
-        assert (acc.status, acc.outcome) == ("closed", "约谈")
+        assert (acc.status, acc.outcome) == ("closed", "talk")
         assert "2025-05-06" in acc.talk_record and "纪委书记" in acc.talk_record
         assert acc.explanation.startswith("人员调整")
-        assert chain_accountability.for_assessment(s, acc.unit_id, 2025)[0]["outcome"] == "约谈"
+        [assessed] = chain_accountability.for_assessment(s, acc.unit_id, 2025)
+        assert (assessed["outcome"], assessed["outcome_label"]) == ("talk", "约谈")
     assert instance_of(rt, f"accountability:{acc.id}")[1] == "completed"
     rt.clock.set(OVERDUE + timedelta(days=1))  # more red warnings do not open a second case
     timers.tick(rt)

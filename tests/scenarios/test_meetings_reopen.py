@@ -11,7 +11,8 @@ from sqlalchemy import select
 from rectiflow.db.domain import AcceptanceStep, Meeting, Problem
 from rectiflow.db.runtime import ProcessInstance, Timer
 from rectiflow.errors import Forbidden
-from rectiflow.services import audit, inbox
+from rectiflow.read import inbox
+from rectiflow.services import audit
 from rectiflow.services.chain import ledger as chain_ledger
 from rectiflow.services.chain import meetings as chain_meetings
 from rectiflow.services.chain import reinspection as chain_reinspection

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Notice, ReportMilestone
 from rectiflow.db.org import User
-from rectiflow.db.runtime import UserTask
 from rectiflow.services.workflow import timers
 from scenarios.test_round import do, one, open_round, plan_approved, problems, ready, rectify_and_close
 
@@ -30,11 +29,6 @@ def overdue_notices(rt, round_id):
             select(Notice).where(Notice.round_id == round_id, Notice.dedupe_key.startswith("report_overdue:"))
         ).all()
         return [(n.kind, s.get(User, n.recipient_id).username) for n in rows]
-
-
-def draft_of(rt, task_id):
-    with rt.reads() as s:
-        return s.get(UserTask, task_id).draft
 
 
 def test_submit_task_opens_with_a_draft_from_the_ledger(rt, chain):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,12 +12,18 @@ from rectiflow.db.domain import AcceptanceStep, Notice, Problem, ReportMilestone
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import InvalidFormData, InvalidInput
+from rectiflow.read import ledger as read_ledger
+from rectiflow.read.ledger import LedgerFilter
 from rectiflow.services import audit
 from rectiflow.services.chain import ledger as chain_ledger
 from rectiflow.services.chain import rounds as chainsvc
 from rectiflow.services.workflow import tasks, timers
 
-EVIDENCE = "a" * 64
+# Evidence is a real stored file (the chain fixture uploads both for every department): a submission
+# may only reference files that exist and that the submitter may see.
+EVIDENCE_FILES = {"整改佐证材料.txt": "整改佐证材料：制度修订稿及执行记录".encode(),
+                  "补充材料.txt": "补充材料：整改台账及公示截图说明".encode()}
+EVIDENCE, EVIDENCE_MORE = (hashlib.sha256(content).hexdigest() for content in EVIDENCE_FILES.values())
 PROBLEMS = [
     {
         "number": "1.1",
@@ -150,7 +157,7 @@ def rectify_and_close(rt, org, iid, dept_user, returns_at=()):
             )
             again = one(rt, iid, "apply")
             assert f"{step}要求补充材料" in again.title  # the requirement is visible on the task
-            do(rt, org, dept_user, again, {"summary": "已补充", "evidence": [EVIDENCE, "b" * 64]})
+            do(rt, org, dept_user, again, {"summary": "已补充", "evidence": [EVIDENCE, EVIDENCE_MORE]})
             for s2, w2, d2 in STEPS:  # the chain starts over from verification
                 if s2 == step:
                     break
@@ -220,14 +227,14 @@ def test_round_from_feedback_to_last_sign_off(rt, chain):
     assert status(rt, probs["2.1"][0]) == "rectifying"
     rectify_and_close(rt, org, probs["2.1"][1], "a_hr")
     with rt.reads() as s:
-        rows = chain_ledger.ledger_rows(s, org["actors"]["office"], {"round_id": round_id})
+        rows = read_ledger.export_rows(s, org["actors"]["office"], LedgerFilter(round=round_id))
         assert [(r["number"], r["status"]) for r in rows] == [
             ("1.1", "closed"),
             ("1.2", "closed"),
             ("2.1", "closed"),
         ]
-        assert len(chain_ledger.ledger_rows(s, org["actors"]["a_hr"], {})) == 1
-        assert chain_ledger.ledger_rows(s, org["actors"]["b_rect"], {}) == []
+        assert len(read_ledger.export_rows(s, org["actors"]["a_hr"], LedgerFilter())) == 1
+        assert read_ledger.export_rows(s, org["actors"]["b_rect"], LedgerFilter()) == []
         for _, iid, _ in probs.values():
             assert s.get(ProcessInstance, iid).status == "completed"
         steps = [

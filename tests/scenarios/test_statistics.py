@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rectiflow.services import statistics
+from rectiflow.read import statistics
 from rectiflow.services.chain import rounds as chainsvc
 from scenarios.test_round import PROBLEMS, open_round, plan_approved, problems, rectify_and_close
 

@@ -45,6 +45,19 @@ def _plant_b_round(rt, org):
         return rnd.id
 
 
+def _report_task(rt, org):
+    """Plant A's round with its plan approved: the finance department's progress report on 1.2."""
+    round_id, round_iid = open_round(rt, org)
+    plan_approved(rt, org, round_iid)
+    return one(rt, problems(rt, round_id)["1.2"][1], "report")
+
+
+def _report_and_plant_b(rt, org):
+    """The report task above, and the id of plant B's problem 1.2 (the attack's target)."""
+    report = _report_task(rt, org)
+    return report, problems(rt, _plant_b_round(rt, org))["1.2"][0]
+
+
 def _snapshot(rt, problem_id):
     """What the attack changed on plant B: the problem, its progress updates, anybody's notices."""
     with rt.reads() as s:
@@ -58,11 +71,7 @@ def _snapshot(rt, problem_id):
 @pytest.mark.parametrize("extra", ["problem_id", "unit_id", "round_id", "completed_by"])
 def test_api_completion_cannot_point_the_workflow_elsewhere(rt, chain, client, extra):
     org = chain
-    round_id, round_iid = open_round(rt, org)
-    plan_approved(rt, org, round_iid)
-    _, a_iid, _ = problems(rt, round_id)["1.2"]
-    b_pid = problems(rt, _plant_b_round(rt, org))["1.2"][0]
-    report = one(rt, a_iid, "report")
+    report, b_pid = _report_and_plant_b(rt, org)
     before = _snapshot(rt, b_pid)
 
     data = {"progress": 60, "narrative": "整改推进中", extra: b_pid if extra != "unit_id" else org["units"]["plant_b"]}
@@ -86,11 +95,7 @@ def test_web_completion_ignores_fields_the_form_does_not_render(rt, chain, clien
     from tests.web.conftest import login, post
 
     org = chain
-    round_id, round_iid = open_round(rt, org)
-    plan_approved(rt, org, round_iid)
-    _, a_iid, _ = problems(rt, round_id)["1.2"]
-    b_pid = problems(rt, _plant_b_round(rt, org))["1.2"][0]
-    report = one(rt, a_iid, "report")
+    report, b_pid = _report_and_plant_b(rt, org)
     before = _snapshot(rt, b_pid)
     login(client, "a_fin")
     resp = post(client, f"/tasks/{report.id}", {"_action": "complete", "action": "report", "progress": "60",
@@ -101,10 +106,7 @@ def test_web_completion_ignores_fields_the_form_does_not_render(rt, chain, clien
 
 def test_drafts_hold_only_the_forms_fields(rt, chain, client):
     org = chain
-    round_id, round_iid = open_round(rt, org)
-    plan_approved(rt, org, round_iid)
-    _, a_iid, _ = problems(rt, round_id)["1.2"]
-    report = one(rt, a_iid, "report")
+    report = _report_task(rt, org)
     with rt.sessions.begin() as s, pytest.raises(InvalidFormData) as caught:
         tasks.save_draft(s, rt, report.id, org["actors"]["a_fin"], {"narrative": "半成品", "unit_id": 4})
     assert list(caught.value.errors) == ["unit_id"]
@@ -118,10 +120,7 @@ def test_drafts_hold_only_the_forms_fields(rt, chain, client):
 
 def test_nested_rows_refuse_unknown_keys_too(rt, chain):
     org = chain
-    round_id, round_iid = open_round(rt, org)
-    plan_approved(rt, org, round_iid)
-    _, a_iid, _ = problems(rt, round_id)["1.2"]
-    report = one(rt, a_iid, "report")
+    report = _report_task(rt, org)
     data = {"progress": 60, "narrative": "x", "measures": [{"text": "m", "progress": 10, "problem_id": 1}]}
     with rt.sessions.begin() as s, pytest.raises(InvalidFormData) as caught:
         tasks.complete_task(s, rt, report.id, org["actors"]["a_fin"], data)

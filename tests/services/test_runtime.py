@@ -162,7 +162,8 @@ def test_failing_job_retries_with_backoff_then_incident(rt, org):
         assert s.get(ProcessInstance, iid).status == "running"  # still loadable, waiting
     rt.operations._ops["test.remote"] = rt.operations.get("test.remote").__class__(
         "test.remote", lambda ctx, p: {"sent": p["subject"]}, "job", ())
-    jobs.retry_incident(rt, inc.id, "admin")
+    with rt.sessions.begin() as s:
+        jobs.retry_incident(s, rt.clock, inc.id, "admin")
     [jid3] = jobs.claim(rt, "w1")
     assert jobs.run(rt, jid3, "w1").status == "done"
     with rt.reads() as s:

@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 
 from rectiflow.services.workflow import instances
 from webapp import create_app
-from webapp.views.auth import limiter
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -21,7 +20,6 @@ TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def app(rt: Any) -> Flask:
     app = create_app(rt, testing=True)
     app.config["WTF_CSRF_ENABLED"] = True
-    limiter._failures.clear()
     return app
 
 

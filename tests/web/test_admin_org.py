@@ -75,7 +75,7 @@ def test_pages_render_and_are_linked(client, org):
     assert client.get("/admin/org/units").status_code == 200
     post(client, "/language", {"locale": "en", "next": "/"})
     page = client.get("/admin/org/user?username=a_fin").get_data(as_text=True)
-    assert "Responsible department (responsible_department)" in page
+    assert "Department responsible for rectification (responsible_department)" in page  # the Role vocabulary's name
 
 
 def test_create_user_then_log_in(app, client, org, rt):

@@ -56,7 +56,7 @@ def seed(rt, org):
             feedback_text="资金管理不规范",
             unit_id=org["units"]["plant_a"],
             unit_path=unit_path,
-            status="in_progress",
+            status="rectifying",
             colour="yellow",
             deadline=date(2025, 3, 31),
             supervised=True,
@@ -148,7 +148,7 @@ def test_ledger_scope_and_filters(rt, org, app):
     page = a.get("/ledger/").get_data(as_text=True)
     assert "资金管理不规范" in page and "挂牌督办" in page
     assert "资金管理不规范" not in a.get("/ledger/?colour=red").get_data(as_text=True)
-    assert "资金管理不规范" in a.get("/ledger/?supervised=1&status=in_progress").get_data(as_text=True)
+    assert "资金管理不规范" in a.get("/ledger/?supervised=1&status=rectifying").get_data(as_text=True)
     assert a.get(f"/ledger/problems/{ids['problem_id']}").status_code == 302
     assert a.get(f"/problems/{ids['problem_id']}").status_code == 200
     b = app.test_client()
@@ -193,7 +193,8 @@ def test_ledger_filters_by_unit_and_category_and_lists_only_visible_rounds(rt, c
     from rectiflow.db.domain import Problem, Round
     from rectiflow.services.demo.org import DEMO_PASSWORD, load_demo
 
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     with rt.reads() as s:
         problems = list(s.scalars(select(Problem)))
         rounds = list(s.scalars(select(Round)))
@@ -204,7 +205,7 @@ def test_ledger_filters_by_unit_and_category_and_lists_only_visible_rounds(rt, c
     logout(client)
     login(client, "office", DEMO_PASSWORD)
     one = problems[0]
-    query = {"category": one.category, "unit": one.unit_path}
+    query = {"category": one.category, "unit": one.unit_id}  # the unit's id, as on the inbox and the API
     page = client.get("/ledger/", query_string=query).get_data(as_text=True)
     expected = [p for p in problems if p.category == one.category and p.unit_path.startswith(one.unit_path)]
     assert f"{len(expected)} " in page

@@ -13,7 +13,8 @@ from tests.web.conftest import login, post
 
 @pytest.fixture
 def demo(rt):
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     return rt
 
 

@@ -14,7 +14,8 @@ from tests.web.conftest import login
 
 @pytest.fixture
 def demo(rt):
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     return rt
 
 

@@ -160,7 +160,8 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64 + b"T
 def demo(rt):
     from rectiflow.services.demo.org import load_demo
 
-    load_demo(rt)
+    with rt.sessions.begin() as s:
+        load_demo(s, rt)
     return rt
 
 

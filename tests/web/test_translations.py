@@ -36,9 +36,3 @@ def test_every_message_is_translated_and_compiled():
     stale = sorted(i for i in ids if mo.ugettext(i) == i and i not in {"API"})
     assert stale == [], f"run pybabel compile -d rectiflow/translations: {stale}"
 
-
-def test_problem_status_labels_cover_the_codes_the_chain_writes():
-    from rectiflow.services.chain.rounds import PROBLEM_STATUSES
-    from webapp.labels import PROBLEM_STATUS
-
-    assert set(PROBLEM_STATUS) == set(PROBLEM_STATUSES)

@@ -77,4 +77,5 @@ def smtp_url() -> str:
 def settings(tmp_path: Path, database_url: str, smtp_url: str) -> Any:
     return load_settings({}, instance_dir=tmp_path, database_url=database_url, secret_key="test",
                          files_dir=tmp_path / "files", clock="virtual", smtp_url=smtp_url,
-                         base_url="http://rectiflow.test")
+                         base_url="http://rectiflow.test",
+                         webhook_allow_loopback=True)  # the webhook receivers of these tests are on loopback

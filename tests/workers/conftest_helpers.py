@@ -8,11 +8,6 @@ from sqlalchemy import select
 
 from rectiflow.db.domain import Delivery
 from rectiflow.db.jobs import Job
-from rectiflow.services.workflow.operations import OperationContext
-
-
-def notice_ctx(rt: Any, session: Any) -> OperationContext:
-    return OperationContext(session=session, clock=rt.clock, settings=rt.settings, actor="test", runtime=rt)
 
 
 def deliveries(rt: Any) -> list[Delivery]:

@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from rectiflow.netpolicy import TargetPolicy
 from workers.channels import (
     ChannelConfigError,
     DeliveryError,
@@ -43,6 +44,9 @@ HTML = "<p>张三同志：</p><p>整改措施「完善财务审批制度」将�
 
 # ----------------------------------------------------------------------- helpers
 
+
+# The receivers here are on loopback: the strict default policy (rectiflow.netpolicy) would refuse them.
+LOOPBACK = TargetPolicy(allow_loopback=True)
 
 def _free_port() -> int:
     """A loopback port with nothing listening on it (bound, then released)."""
@@ -565,7 +569,7 @@ def _json_reply(data) -> tuple[int, dict[str, str], bytes]:
 def test_post_generic_payload(http_server):
     payload = format_generic(SUBJECT, TEXT, "https://rectiflow.example.cn/tasks/7", {"task_id": 7})
 
-    post_json(http_server.url + "/hooks/rectiflow", payload, idempotency_key="outbox-42")
+    post_json(http_server.url + "/hooks/rectiflow", payload, idempotency_key="outbox-42", policy=LOOPBACK)
 
     (request,) = http_server.requests
     assert request["path"] == "/hooks/rectiflow"
@@ -579,7 +583,7 @@ def test_post_wecom_payload(http_server):
     http_server.reply = _json_reply({"errcode": 0, "errmsg": "ok"})
     payload = format_wecom(SUBJECT, "请及时办理。", "https://rectiflow.example.cn/tasks/7")
 
-    post_json(http_server.url + "/cgi-bin/webhook/send?key=abc", payload, idempotency_key="outbox-43")
+    post_json(http_server.url + "/cgi-bin/webhook/send?key=abc", payload, idempotency_key="outbox-43", policy=LOOPBACK)
 
     (request,) = http_server.requests
     assert request["path"] == "/cgi-bin/webhook/send?key=abc"
@@ -594,7 +598,7 @@ def test_post_signed_dingtalk_payload(http_server):
     url = sign_dingtalk_url(http_server.url + "/robot/send?access_token=tok", "SECxyz", 1718000000000)
     payload = format_dingtalk(SUBJECT, "请及时办理。", None, ["13800000000"])
 
-    post_json(url, payload, idempotency_key="outbox-44")
+    post_json(url, payload, idempotency_key="outbox-44", policy=LOOPBACK)
 
     (request,) = http_server.requests
     query = parse_qs(urlsplit(request["path"]).query)
@@ -624,7 +628,7 @@ def test_post_signed_dingtalk_payload(http_server):
 def test_post_failures(http_server, reply, retryable):
     http_server.reply = reply
     with pytest.raises(DeliveryError) as excinfo:
-        post_json(http_server.url + "/hook?key=SECRETKEY", {"a": 1}, idempotency_key="k1")
+        post_json(http_server.url + "/hook?key=SECRETKEY", {"a": 1}, idempotency_key="k1", policy=LOOPBACK)
     assert excinfo.value.retryable is retryable
     assert "SECRETKEY" not in str(excinfo.value)  # tokens in the query string stay out of logs
     assert len(http_server.requests) == 1  # redirects are not followed
@@ -645,20 +649,20 @@ def test_post_failures(http_server, reply, retryable):
 )
 def test_post_success_replies(http_server, reply):
     http_server.reply = reply
-    post_json(http_server.url + "/hook", {"a": 1}, idempotency_key="k2")
+    post_json(http_server.url + "/hook", {"a": 1}, idempotency_key="k2", policy=LOOPBACK)
     assert len(http_server.requests) == 1
 
 
 def test_post_connection_refused_is_retryable():
     with pytest.raises(DeliveryError) as excinfo:
-        post_json(f"http://127.0.0.1:{_free_port()}/hook", {"a": 1}, idempotency_key="k3")
+        post_json(f"http://127.0.0.1:{_free_port()}/hook", {"a": 1}, idempotency_key="k3", policy=LOOPBACK)
     assert excinfo.value.retryable is True
 
 
 def test_post_timeout_is_retryable(http_server):
     http_server.stall = True
     with pytest.raises(DeliveryError, match="timed out") as excinfo:
-        post_json(http_server.url + "/hook", {"a": 1}, idempotency_key="k4", timeout=0.3)
+        post_json(http_server.url + "/hook", {"a": 1}, idempotency_key="k4", timeout=0.3, policy=LOOPBACK)
     assert excinfo.value.retryable is True
 
 
@@ -677,17 +681,17 @@ def test_post_timeout_is_retryable(http_server):
 )
 def test_post_rejects_non_http_urls(url):
     with pytest.raises(ChannelConfigError):
-        post_json(url, {"a": 1}, idempotency_key="k5")
+        post_json(url, {"a": 1}, idempotency_key="k5", policy=LOOPBACK)
 
 
 @pytest.mark.parametrize("key", ["", "整改-1", "k\r\nX-Injected: 1"])
 def test_post_rejects_bad_idempotency_keys(http_server, key):
     with pytest.raises(ChannelConfigError):
-        post_json(http_server.url + "/hook", {"a": 1}, idempotency_key=key)
+        post_json(http_server.url + "/hook", {"a": 1}, idempotency_key=key, policy=LOOPBACK)
     assert http_server.requests == []
 
 
 def test_post_rejects_unserialisable_payload(http_server):
     with pytest.raises(ChannelConfigError, match="JSON"):
-        post_json(http_server.url + "/hook", {"when": object()}, idempotency_key="k6")
+        post_json(http_server.url + "/hook", {"when": object()}, idempotency_key="k6", policy=LOOPBACK)
     assert http_server.requests == []

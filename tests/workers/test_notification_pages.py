@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from conftest_helpers import notice_ctx
 from sqlalchemy import select
 from web.conftest import app, client, login, post  # noqa: F401,F811  (fixtures and helpers of the web tests)
 
 from rectiflow.db.domain import Delivery
 from rectiflow.db.org import User
 from rectiflow.services import notifications
-from workers.ops.notify import create_notices
 from workers.runner import Worker
 
 
@@ -18,7 +16,8 @@ def test_admin_sees_dead_deliveries_and_workers_and_retries(rt, org, client):  #
         user = s.get(User, org["actors"]["a_fin"].user_id)
         user.preferences = {"email": False, "webhooks": ["http://127.0.0.1:9/nothing-listens"]}
         s.flush()
-        create_notices(notice_ctx(rt, s), kind="reminder", subject="请报送", body="正文", users=[user], key="k")
+        notifications.create_notices(s, rt.clock, rt.settings, kind="reminder", subject="请报送", body="正文",
+                                     users=[user], key="k")
     rt.settings = rt.settings.with_(extra={"job_backoff_base_s": 0})
     worker = Worker(rt, "vm:1234:abc")
     for _ in range(8):
@@ -44,11 +43,12 @@ def test_preferences_page_saves_and_explains_errors(rt, org, client):  # noqa: F
     assert 'name="digest"' in page
     bad = post(client, "/preferences/", {"email": "on", "webhooks": "ftp://x.test/h"}, token_from="/preferences/")
     assert bad.status_code == 400 and "http(s)" in bad.get_data(as_text=True)
-    ok = post(client, "/preferences/", {"digest": "on", "webhooks": "wecom https://qyapi.test/send?key=1\n"
-                                        "https://hooks.test/a"}, token_from="/preferences/")
+    # the hosts are on the default allowlist of webhook targets (the robot services)
+    ok = post(client, "/preferences/", {"digest": "on", "webhooks": "wecom https://qyapi.weixin.qq.com/send?key=1\n"
+                                        "https://oapi.dingtalk.com/a"}, token_from="/preferences/")
     assert ok.status_code == 302
     with rt.reads() as s:
         prefs = notifications.preferences(s.get(User, org["actors"]["a_fin"].user_id))
     assert prefs["email"] is False and prefs["digest"] is True
-    assert prefs["webhooks"] == [{"url": "https://qyapi.test/send?key=1", "format": "wecom"},
-                                 {"url": "https://hooks.test/a", "format": "generic"}]
+    assert prefs["webhooks"] == [{"url": "https://qyapi.weixin.qq.com/send?key=1", "format": "wecom"},
+                                 {"url": "https://oapi.dingtalk.com/a", "format": "generic"}]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest_helpers import deliveries, jobs_of, notice_ctx
+from conftest_helpers import deliveries, jobs_of
 from scenarios.test_round import beijing_9, open_round, plan_approved, problems
 from sqlalchemy import func, select
 
@@ -22,7 +22,6 @@ from rectiflow.db.jobs import Incident, Job
 from rectiflow.db.org import User
 from rectiflow.errors import Conflict, InvalidInput, NotFound
 from rectiflow.services import audit, jobs, notifications
-from workers.ops.notify import create_notices
 from workers.runner import Worker
 
 
@@ -132,9 +131,9 @@ def set_prefs(rt, org, who, prefs):
 def notify(rt, org, who: list[str], kind="warning_yellow", key="k1", **kw):
     with rt.sessions.begin() as s:
         users = [s.get(User, org["actors"][w].user_id) for w in who]
-        subject = kw.pop("subject", f"【{notifications.KIND_LABELS.get(kind, kind)}】问题 1.1 即将到期")
-        return create_notices(notice_ctx(rt, s), kind=kind, subject=subject,
-                              body=kw.pop("body", "请抓紧整改。"), users=users, key=key, **kw)
+        subject = kw.pop("subject", f"【{notifications.kind_label(kind, 'zh_CN')}】问题 1.1 即将到期")
+        return notifications.create_notices(s, rt.clock, rt.settings, kind=kind, subject=subject,
+                                            body=kw.pop("body", "请抓紧整改。"), users=users, key=key, **kw)
 
 
 def test_webhooks_in_generic_wecom_and_dingtalk_formats(rt, org, hooks):
@@ -305,11 +304,12 @@ def test_preferences_are_validated_with_clear_errors(rt, org):
         set_prefs(rt, org, "a_fin", {"email": "yes", "webhooks": ["ftp://x/y", {"url": "https://ok.test/h",
                                                                              "format": "telegram"}],
                                      "colour": "blue"})
-    errors = err.value.errors
-    assert errors["email"] == ["must be true or false"]
+    errors = err.value.render_errors("en")
+    assert errors["email"] == ["Must be true or false."]
     assert "not an http(s) URL" in errors["webhooks.0"][0]
-    assert "format must be one of generic, wecom, dingtalk" in errors["webhooks.1"][0]
-    assert "unknown setting(s): colour" in errors["preferences"][0]
+    assert "The format must be one of generic, wecom, dingtalk" in errors["webhooks.1"][0]
+    assert "Unknown setting(s): colour" in errors["preferences"][0]
+    assert err.value.render_errors("zh_CN")["email"] == ["必须为 true 或 false。"]
     prefs = set_prefs(rt, org, "a_fin", {"digest": True, "webhooks": [" https://hooks.test/a "]})
     assert prefs == {"email": True, "digest": True, "webhooks": ["https://hooks.test/a"]}
     with rt.reads() as s:

@@ -21,6 +21,7 @@ from bench.timers_bench import prepare, set_virtual_now, spawn_workers, start_in
 from rectiflow.db.audit import AuditEvent
 from rectiflow.db.jobs import Job, WorkerHeartbeat
 from rectiflow.db.runtime import ProcessInstance, Timer
+from rectiflow.services import jobs
 
 pytestmark = pytest.mark.postgres
 HERE = Path(__file__).resolve().parent
@@ -55,6 +56,7 @@ def scalar(url: str, sql: str, **params: Any) -> Any:
         eng.dispose()
 
 
+@pytest.mark.timeout(1200)  # the suite's slowest by far: about 3 minutes on a loaded two-core machine
 def test_four_worker_processes_fire_2000_timers_exactly_once(rt, database_url, tmp_path):
     rt.cache_workflows = False
     unit = prepare(rt)
@@ -97,11 +99,9 @@ def _side_tables(url: str) -> None:
 
 def _queue(rt: Any, params: dict[str, Any]) -> int:
     with rt.sessions.begin() as s:
-        job = Job(kind="test.effect", payload={"params": params}, status="queued", run_after=rt.clock.now(),
-                  max_attempts=5, created_at=rt.clock.now())
-        s.add(job)
-        s.flush()
-        return job.id
+        job_id = jobs.enqueue(s, rt.clock, "test.effect", params)
+        assert job_id is not None
+        return job_id
 
 
 def _worker(url: str, tmp: Path, lease: int = 60) -> subprocess.Popen[bytes]:

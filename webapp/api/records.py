@@ -7,12 +7,19 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from rectiflow.db.domain import Problem, ReportMilestone, Round
+from rectiflow.db.domain import ReportMilestone, Round
 from rectiflow.db.org import Unit
 from rectiflow.db.runtime import Timer, UserTask
+from rectiflow.read import ledger as read_ledger
+from rectiflow.read import rounds as read_rounds
+from rectiflow.read.instances import visible_instance
+from rectiflow.read.ledger import LedgerFilter
+from rectiflow.read.problems import visible_problem
+from rectiflow.read.rounds import RoundFilter
 from rectiflow.services.chain import rounds as chain
 from webapp.api import blp
 from webapp.api.auth import token_required
+from webapp.api.paging import PAGINATION_HEADERS, page_request, paged
 from webapp.api.schemas import (
     AdvanceRequest,
     ClockSchema,
@@ -22,12 +29,11 @@ from webapp.api.schemas import (
     RoundCreated,
     RoundCreateRequest,
     RoundDetailSchema,
+    RoundQuery,
     RoundSchema,
 )
 from webapp.api.tasks import task_dict
-from webapp.views.instances import visible_instance
-from webapp.views.ledger import problem_query, scope_condition, visible_problem
-from webapp.views.rounds import visible_round, visible_rounds
+from webapp.virtual_clock import advance_clock
 from webapp.web import actor, db, runtime
 
 
@@ -36,8 +42,8 @@ class Instance(MethodView):
     @blp.response(200, InstanceSchema)
     @token_required
     def get(self, instance_id: int) -> Any:
-        inst, _unit = visible_instance(instance_id, actor())
         s = db()
+        inst, _unit = visible_instance(s, actor(), instance_id)
         ready = s.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready"))
         timers = s.scalars(select(Timer).where(Timer.instance_id == inst.id, Timer.status == "waiting"))
         return {
@@ -59,11 +65,11 @@ class Instance(MethodView):
 @blp.route("/problems")
 class Problems(MethodView):
     @blp.arguments(ProblemQuery, location="query")
-    @blp.response(200, ProblemSchema(many=True))
+    @blp.response(200, ProblemSchema(many=True), headers=PAGINATION_HEADERS)
     @token_required
     def get(self, args: dict[str, Any]) -> Any:
-        q = problem_query(actor(), args).order_by(Problem.round_id, Problem.sort_key).limit(1000)
-        return list(db().scalars(q))
+        """The ledger (综合查询): the filters and order of the ledger page, one page of rows."""
+        return paged(read_ledger.ledger_page(db(), actor(), LedgerFilter.from_args(args), page_request(args)))
 
 
 @blp.route("/problems/<int:problem_id>")
@@ -71,7 +77,7 @@ class ProblemDetail(MethodView):
     @blp.response(200, ProblemSchema)
     @token_required
     def get(self, problem_id: int) -> Any:
-        return visible_problem(problem_id, actor())
+        return visible_problem(db(), actor(), problem_id)
 
 
 def round_dict(rnd: Round, unit: Unit) -> dict[str, Any]:
@@ -82,11 +88,13 @@ def round_dict(rnd: Round, unit: Unit) -> dict[str, Any]:
 
 @blp.route("/rounds")
 class Rounds(MethodView):
-    @blp.response(200, RoundSchema(many=True))
+    @blp.arguments(RoundQuery, location="query")
+    @blp.response(200, RoundSchema(many=True), headers=PAGINATION_HEADERS)
     @token_required
-    def get(self) -> Any:
-        rows = sorted(visible_rounds(actor()), key=lambda ru: (-ru[0].year, -ru[0].number, -ru[0].id))
-        return [round_dict(r, u) for r, u in rows]
+    def get(self, args: dict[str, Any]) -> Any:
+        """The rounds the caller may see, newest first."""
+        page = read_rounds.rounds_page(db(), actor(), RoundFilter.from_args(args), page_request(args))
+        return paged(page.map(lambda row: round_dict(row[0], row[1])))
 
     @blp.arguments(RoundCreateRequest)
     @blp.response(201, RoundCreated)
@@ -109,15 +117,12 @@ class RoundDetail(MethodView):
     @token_required
     def get(self, round_id: int) -> Any:
         a, s = actor(), db()
-        rnd, unit = visible_round(round_id, a)
-        q = select(Problem).where(Problem.round_id == rnd.id).order_by(Problem.sort_key)
-        if not (a.is_admin or a.can_see(unit.path)):  # a department sees only its own problems
-            q = q.where(scope_condition(a))
+        rnd, unit = read_rounds.visible_round(s, a, round_id)
         milestones = s.scalars(
             select(ReportMilestone).where(ReportMilestone.round_id == rnd.id).order_by(ReportMilestone.due_date)
         )
-        return round_dict(rnd, unit) | {"feedback_text": rnd.feedback_text, "problems": list(s.scalars(q)),
-                                        "milestones": list(milestones)}
+        return round_dict(rnd, unit) | {"feedback_text": rnd.feedback_text, "milestones": list(milestones),
+                                        "problems": read_rounds.round_problems(s, a, rnd, unit)}
 
 
 @blp.route("/clock")
@@ -135,8 +140,6 @@ class ClockAdvance(MethodView):
     @blp.response(200, ClockSchema)
     @token_required
     def post(self, body: dict[str, Any]) -> Any:
-        from webapp.views.admin import advance_clock
-
         actor().require_role("admin")
         advance_clock(body["duration"])
         rt = runtime()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from rectiflow.domain.vocab import ProblemStatus, RoundStatus, WarningColour
+from rectiflow.read.choices import DueWindow
+from webapp.api.paging import PageArgs, id_field
+
 
 class TokenRequest(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -58,9 +62,13 @@ class TaskDetailSchema(TaskSchema):
     can_act = fields.Boolean()
 
 
-class TaskQuery(Schema):
-    process = fields.String(load_default="")
-    due = fields.String(load_default="", validate=validate.OneOf(["", "overdue", "week"]))
+class TaskQuery(PageArgs):
+    """The inbox's filters: the page's query arguments (``rectiflow.read.inbox.InboxFilter``)."""
+
+    process = fields.String(load_default=None, validate=validate.Length(max=128))
+    due = fields.String(load_default=None, validate=validate.OneOf([d.value for d in DueWindow]))
+    round = id_field("Tasks of this inspection round.")
+    unit = id_field("Tasks of this unit and the units below it.")
 
 
 class CompleteRequest(Schema):
@@ -83,7 +91,7 @@ class CompleteResponse(Schema):
 
 
 class HandoverRequest(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -130,11 +138,21 @@ class ProblemSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class ProblemQuery(Schema):
-    round = fields.String(load_default="")
-    status = fields.String(load_default="")
-    colour = fields.String(load_default="")
-    supervised = fields.String(load_default="")
+class ProblemQuery(PageArgs):
+    """The ledger's filters: the page's query arguments (``rectiflow.read.ledger.LedgerFilter``)."""
+
+    round = id_field("Problems of this inspection round.")
+    unit = id_field("Problems of this unit and the units below it.")
+    category = fields.String(load_default=None, validate=validate.Length(max=16))
+    status = fields.String(load_default=None, validate=validate.OneOf(ProblemStatus.codes()))
+    colour = fields.String(load_default=None, validate=validate.OneOf(WarningColour.codes()))
+    supervised = fields.Boolean(load_default=None, metadata={"description": "1/true: listed supervision only."})
+    due_by = fields.Date(load_default=None, metadata={"description": "A deadline on or before this day."})
+
+
+class RoundQuery(PageArgs):
+    year = fields.Integer(load_default=None, validate=validate.Range(min=1990, max=2200))
+    status = fields.String(load_default=None, validate=validate.OneOf(RoundStatus.codes()))
 
 
 class ClockSchema(Schema):
@@ -205,7 +223,7 @@ class RoundDetailSchema(RoundSchema):
 
 
 class StatsQuery(Schema):
-    round = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    round = id_field("Figures of this inspection round.")
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
 
 

@@ -7,13 +7,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from rectiflow.errors import NotFound
+from rectiflow.read import statistics
 from webapp.api import blp
 from webapp.api.auth import token_required
 from webapp.api.schemas import StatsQuery, StatsSchema
-from webapp.views.rounds import visible_rounds
-from webapp.views.stats import figures
-from webapp.web import actor
+from webapp.web import actor, db, runtime
 
 
 @blp.route("/stats")
@@ -24,10 +22,6 @@ class Stats(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Figures over the problems the caller may see; ``round`` and ``year`` narrow them (a round
         the caller cannot see is a 404). ``leads`` is present only for those who handle leads."""
-        a = actor()
-        rounds = visible_rounds(a)
-        round_id, year = args.get("round"), args.get("year")
-        if round_id is not None and round_id not in {r.id for r, _u in rounds}:
-            raise NotFound("round not found")
-        overview, leads = figures(a, rounds, round_id, year)
+        f = statistics.StatsFilter.from_args(args)
+        overview, leads = statistics.figures(db(), actor(), runtime().clock.today(), f)
         return overview.as_dict() | ({"leads": leads} if leads is not None else {})

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from sqlalchemy import Row
 
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, UserTask
+from rectiflow.read.inbox import InboxFilter, due_state, inbox_page
 from rectiflow.roles import role_label
-from rectiflow.services.accounts.users import authenticate
 from rectiflow.services.workflow import tasks as task_service
 from webapp.api import blp
-from webapp.api.auth import TOKEN_MAX_AGE_S, _unauthorized, issue_token, token_required
+from webapp.api.auth import token_for_login, token_required
+from webapp.api.paging import PAGINATION_HEADERS, page_request, paged
 from webapp.api.schemas import (
     CompleteRequest,
     CompleteResponse,
@@ -25,12 +27,12 @@ from webapp.api.schemas import (
     TokenRequest,
     TokenResponse,
 )
-from webapp.views.inbox import due_info, inbox_query
 from webapp.web import actor, db, runtime
 
 
-def task_dict(t: UserTask) -> dict[str, Any]:
-    due = due_info(t.due_at, runtime().clock.now())
+def task_dict(t: UserTask | Row[Any]) -> dict[str, Any]:
+    """A task as the API shows it: an ORM task, or a row of the inbox read model (same columns)."""
+    due = due_state(t.due_at, runtime().clock.now())
     return {
         c: getattr(t, c)
         for c in (
@@ -61,10 +63,7 @@ class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
     def post(self, body: dict[str, Any]) -> Any:
-        user = authenticate(db(), body["username"], body["password"])
-        if user is None:
-            return _unauthorized("wrong username or password")
-        return {"token": issue_token(user.id), "expires_in": TOKEN_MAX_AGE_S}
+        return token_for_login(body["username"], body["password"])  # throttled: a 429 after repeated failures
 
 
 @blp.route("/me")
@@ -94,11 +93,12 @@ class Me(MethodView):
 @blp.route("/tasks")
 class Tasks(MethodView):
     @blp.arguments(TaskQuery, location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
     @token_required
     def get(self, args: dict[str, Any]) -> Any:
-        q = inbox_query(actor(), process=args["process"], due=args["due"], now=runtime().clock.now())
-        return [task_dict(t) for t in db().scalars(q.limit(1000))]
+        """My inbox: the filters and order of the inbox page, one page of tasks."""
+        page = inbox_page(db(), actor(), InboxFilter.from_args(args), page_request(args), runtime().clock.now())
+        return paged(page.map(task_dict))
 
 
 @blp.route("/tasks/<task_id>")

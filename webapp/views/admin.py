@@ -8,17 +8,20 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from rectiflow.clock import FixedClock, parse_duration
 from rectiflow.db.jobs import Incident
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
-from rectiflow.errors import Conflict, InvalidInput
-from rectiflow.services import clockstore, jobs
+from rectiflow.domain.vocab import InstanceStatus
+from rectiflow.errors import InvalidInput
+from rectiflow.i18n import N_, Message
+from rectiflow.read.instances import InstanceFilter, instances_page
+from rectiflow.services import jobs
 from rectiflow.services.workflow import instances
-from webapp.labels import INSTANCE_STATUS
-from webapp.web import actor, db, end_db, runtime
+from webapp.i18n import current_locale
+from webapp.paging import link_args, page_request
+from webapp.virtual_clock import advance_clock
+from webapp.web import actor, db, runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-INSTANCE_STATUSES = ("running", "suspended", "error", "completed", "terminated")
 
 
 @bp.before_request
@@ -49,23 +52,22 @@ def definitions() -> Any:
 
 @bp.route("/instances")
 def instance_list() -> Any:
-    status = request.args.get("status", "")
-    q = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
-    if status in INSTANCE_STATUSES:
-        q = q.where(ProcessInstance.status == status)
-    return render_template(
-        "admin/instances.html", rows=list(db().scalars(q)), status=status, statuses=INSTANCE_STATUSES
-    )
+    f = InstanceFilter.from_args(request.args)
+    page = instances_page(db(), actor(), f, page_request())
+    return render_template("admin/instances.html", page=page, status=f.status or "", statuses=InstanceStatus.codes(),
+                           pager_args=link_args(f.args(), page))
 
 
 @bp.route("/instances/<int:instance_id>/status", methods=["POST"])
 def set_status(instance_id: int) -> Any:
     target = request.form.get("status", "")
-    if target not in ("suspended", "running", "terminated"):
-        raise InvalidInput("unknown status", errors={"status": [_("Choose suspend, resume or terminate.")]})
+    if target not in instances.TRANSITIONS:
+        raise InvalidInput(N_("Unknown instance status “%(status)s”."),
+                           errors={"status": [Message(N_("Choose suspend, resume or terminate."))]}, status=target)
     instances.set_status(db(), runtime(), instance_id, target, actor(), request.form.get("reason", ""))
     flash(
-        _("Instance %(id)d is now %(status)s.", id=instance_id, status=str(INSTANCE_STATUS[target])),
+        _("Instance %(id)d is now %(status)s.", id=instance_id,
+          status=InstanceStatus.label_of(target, current_locale())),
         "success",
     )
     return redirect(url_for("admin.instance_list"))
@@ -81,8 +83,7 @@ def incidents() -> Any:
 
 @bp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 def retry(incident_id: int) -> Any:
-    end_db()  # retry_incident runs its own transaction
-    jobs.retry_incident(runtime(), incident_id, actor().username)
+    jobs.retry_incident(db(), runtime().clock, incident_id, actor().username)
     flash(_("Incident %(id)d re-queued.", id=incident_id), "success")
     return redirect(url_for("admin.incidents"))
 
@@ -91,23 +92,6 @@ def retry(incident_id: int) -> Any:
 def clock() -> Any:
     rt = runtime()
     return render_template("admin/clock.html", now=rt.clock.now(), virtual=rt.settings.virtual_clock)
-
-
-def advance_clock(duration: str) -> None:
-    """Move the virtual clock forward (also a test/bench FixedClock, which has no shared offset)."""
-    rt = runtime()
-    if not rt.settings.virtual_clock:
-        raise Conflict("the clock is not virtual: set RECTIFLOW_CLOCK=virtual to move time")
-    try:
-        delta = parse_duration(duration)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), errors={"duration": [str(exc)]}) from exc
-    if isinstance(rt.clock, FixedClock):
-        if delta.total_seconds() < 0:
-            raise Conflict("time only moves forward")
-        rt.clock.advance(delta)
-        return
-    clockstore.advance(db(), rt.clock, delta)
 
 
 @bp.route("/clock", methods=["POST"])

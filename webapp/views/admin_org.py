@@ -7,38 +7,24 @@ user as a query parameter (``/admin/org/user?username=…``) so every GET route 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from rectiflow.db.org import Unit
+from rectiflow.domain.vocab import UnitKind
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.roles import ROLES
+from rectiflow.roles import ROLES, role_label
 from rectiflow.services.accounts import users as us
+from webapp.errors import render, render_errors
 from webapp.i18n import current_locale
+from webapp.labels import labels_of
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("admin_org", __name__, url_prefix="/admin/org")
 
-UNIT_KINDS = {"group": _l("Group"), "enterprise": _l("Enterprise"), "department": _l("Department")}
 LOCALE_LABELS = {"zh_CN": "中文", "en": "English"}
-# The core's validation messages (English, stable) → the page's language.
-MESSAGES = {
-    "required": _l("Required."),
-    "no control characters": _l("No control characters."),
-    "not a valid e-mail address": _l("Not a valid e-mail address."),
-    "already exists": _l("Already in use."),
-    "letters, digits, '_', '-' or '.', at most 64": _l("Use letters, digits, _ - or . (at most 64)."),
-    "not found": _l("Not found."),
-    "mix letters and digits": _l("Mix letters and digits."),
-    "you cannot deactivate your own account": _l("You cannot deactivate your own account."),
-    "you cannot remove your own administrator role": _l("You cannot remove your own administrator role."),
-}
-AT_MOST = re.compile(r"^at most (\d+) characters$")
-AT_LEAST = re.compile(r"^at least (\d+) characters$")
 
 
 @bp.before_request
@@ -46,21 +32,9 @@ def _admin_only() -> None:
     actor().require_role("admin")
 
 
-def _message(text: str) -> str:
-    if text in MESSAGES:
-        return str(MESSAGES[text])
-    if m := AT_MOST.match(text):
-        return _("At most %(n)d characters.", n=int(m.group(1)))
-    if m := AT_LEAST.match(text):
-        return _("At least %(n)d characters.", n=int(m.group(1)))
-    if text.startswith("one of:"):
-        return _("Choose a value from the list.")
-    return text
-
-
 def _errors(exc: InvalidInput) -> dict[str, list[str]]:
-    errors = {k: [_message(m) for m in v] for k, v in exc.errors.items()}
-    return errors or {"_": [exc.message]}
+    """The core's field messages (message ids) in the page's language; the error itself when it names no field."""
+    return render_errors(exc.errors) or {"_": [render(exc)]}
 
 
 def _form(*keys: str) -> dict[str, str]:
@@ -76,8 +50,7 @@ def _tree() -> list[dict[str, Any]]:
 
 
 def _roles() -> list[tuple[str, str]]:
-    en = current_locale() == "en"
-    return [(code, f"{labels[1] if en else labels[0]} ({code})") for code, labels in ROLES.items()]
+    return [(code, f"{role_label(code, current_locale())} ({code})") for code in ROLES]
 
 
 # ---------------------------------------------------------------- users
@@ -220,9 +193,9 @@ def remove_role(username: str) -> Any:
 
 def _render_units(*, which: str = "", form: dict[str, str] | None = None,
                   errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
-    new_form = form if which == "new" and form is not None else {"kind": "department", "parent": ""}
+    new_form = form if which == "new" and form is not None else {"kind": UnitKind.DEPARTMENT.value, "parent": ""}
     return render_template(
-        "admin/org_units.html", tree=_tree(), kinds=UNIT_KINDS, new_form=new_form, which=which,
+        "admin/org_units.html", tree=_tree(), kinds=labels_of(UnitKind), new_form=new_form, which=which,
         rename_form=form if which.startswith("rename:") else None, errors=errors or {},
     ), status
 

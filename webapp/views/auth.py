@@ -1,10 +1,9 @@
-"""Login, logout, language switch. Failed logins are limited per username + IP (in memory)."""
+"""Login, logout, language switch. Failed logins are throttled per username + address in the database
+(``rectiflow.services.accounts.throttle``), one count shared with the API token endpoint and every
+process. The session carries the account's ``auth_epoch``; ``webapp.web`` ends it when the epoch moves."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
-from threading import Lock
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,43 +11,24 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 
 from rectiflow.db.org import User
+from rectiflow.services.accounts import throttle
 from rectiflow.services.accounts.users import authenticate
 from webapp.i18n import LOCALES
-from webapp.web import db
+from webapp.web import db, end_db, runtime
 
 bp = Blueprint("auth", __name__)
-MAX_FAILURES = 5
-WINDOW_S = 600.0
 
 
-class FailureLimiter:
-    """At most ``limit`` failures per key in a sliding window; fine for the embedded single process."""
-
-    def __init__(self, limit: int = MAX_FAILURES, window: float = WINDOW_S) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = Lock()
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._prune(key, time.monotonic())) >= self.limit
-
-    def fail(self, key: str) -> None:
-        with self._lock:
-            self._prune(key, time.monotonic()).append(time.monotonic())
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+def _refused(username: str, message: str, status: int, retry_after: int | None = None) -> Any:
+    page = render_template("login.html", next=request.form.get("next", ""), username=username, error=message)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return page, status, headers
 
 
-limiter = FailureLimiter()
+def _locked_out(username: str, locked: throttle.Locked) -> Any:
+    minutes = -(-locked.retry_after // 60)
+    return _refused(username, _("Too many failed attempts. Please wait %(minutes)d minutes and try again.",
+                                minutes=minutes), 429, locked.retry_after)
 
 
 def safe_next(target: str | None) -> str:
@@ -67,28 +47,24 @@ def login() -> Any:
         return render_template("login.html", next=request.args.get("next", ""))
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    key = f"{username.lower()}|{request.remote_addr}"
-    if limiter.blocked(key):
-        return render_template(
-            "login.html",
-            next=request.form.get("next", ""),
-            username=username,
-            error=_("Too many failed attempts. Please wait 10 minutes and try again."),
-        ), 429
-    user = authenticate(db(), username, password) if username and password else None
-    if user is None:
-        limiter.fail(key)
-        return render_template(
-            "login.html",
-            next=request.form.get("next", ""),
-            username=username,
-            error=_("Wrong username or password."),
-        ), 401
-    limiter.reset(key)
+    rt = runtime()
+    end_db()  # the throttle writes in its own transaction; on SQLite the request's would block it
+    key = throttle.throttle_key(username, request.remote_addr)
+    locked = throttle.locked(rt.sessions, rt.clock, key)
+    if locked is not None:
+        return _locked_out(username, locked)
+    with rt.reads() as s:
+        user = authenticate(s, username, password) if username and password else None
+        identity = (user.id, user.auth_epoch, user.locale) if user is not None else None
+    if identity is None:
+        throttle.record_failure(rt.sessions, rt.clock, key)  # the lock, if this was the last try, starts next time
+        return _refused(username, _("Wrong username or password."), 401)
+    throttle.clear(rt.sessions, key)
+    uid, epoch, locale = identity
     chosen = session.get("locale")
     session.clear()
-    session["uid"] = user.id
-    session["locale"] = chosen if chosen in LOCALES else user.locale
+    session["uid"], session["epoch"] = uid, epoch
+    session["locale"] = chosen if chosen in LOCALES else locale
     session.permanent = False
     return redirect(safe_next(request.form.get("next")))
 

@@ -16,9 +16,10 @@ from markupsafe import Markup
 from rectiflow import forms as formlib
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance
 from rectiflow.errors import Conflict, DefinitionError, InvalidInput, NotFound, RectiflowError
+from rectiflow.i18n import N_, Message
 from rectiflow.services.designer import editor as svc
 from rectiflow.services.designer import migration as mig
-from webapp.errors import status_for
+from webapp.errors import render, status_for
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale
 from webapp.web import actor, db, end_db, runtime
@@ -74,18 +75,25 @@ def json_endpoint(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except DefinitionError as exc:
-            return jsonify({"ok": False, "message": exc.message, "findings": exc.findings}), 422
+            return jsonify({"ok": False, "message": render(exc), "findings": exc.findings}), 422
         except RectiflowError as exc:
-            return jsonify({"ok": False, "message": exc.message, "findings": []}), status_for(exc)
+            return jsonify({"ok": False, "message": render(exc), "findings": []}), status_for(exc)
 
     return inner
 
 
-def _submission() -> svc.Submission:
+def _body() -> dict[str, Any]:
+    """The JSON object the editor posts; anything else (not JSON, a number such as 1e999, an array)
+    is a 422 naming what arrived, never an AttributeError further down."""
     body = request.get_json(silent=True)
     if body is None:
-        raise DefinitionError("bad request", [{"file": "", "element": "", "problem": "the request body is not JSON"}])
-    return svc.Submission.from_json(body)
+        raise DefinitionError(N_("The request is not valid."),
+                              [{"file": "", "element": "", "problem": "the request body is not JSON"}])
+    return svc.Submission.require_object(body)
+
+
+def _submission() -> svc.Submission:
+    return svc.Submission.from_json(_body())
 
 
 def _catalog() -> dict[str, Any]:
@@ -165,7 +173,7 @@ def index() -> Any:
 def download(definition_id: int) -> Any:
     d = db().get(ProcessDefinition, definition_id)
     if d is None:
-        raise NotFound(f"process definition {definition_id} not found")
+        raise NotFound(N_("Process definition %(id)s not found."), id=definition_id)
     name, content = svc.version_source(db(), d)
     stem = name.rsplit(".", 1)[0]
     return Response(
@@ -241,7 +249,7 @@ def dmn(name: str | None = None) -> Any:
             )
         return render_template("designer/dmn.html", names=names, name=None, xml=None, strings=_strings())
     if name not in src.dmn:
-        raise NotFound(f"DMN file '{name}' is not deployed")
+        raise NotFound(N_("The decision table “%(name)s” is not deployed."), name=name)
     return render_template(
         "designer/dmn.html", names=names, name=name, xml=src.dmn[name].decode("utf-8"), strings=_strings()
     )
@@ -251,7 +259,7 @@ def dmn(name: str | None = None) -> Any:
 def form_preview_page(key: str) -> Any:
     raw = svc.form_catalog(db()).get(key)
     if raw is None:
-        raise NotFound(f"form '{key}' is not deployed")
+        raise NotFound(N_("The form “%(key)s” is not deployed."), key=key)
     form = formlib.load_form(json.loads(raw), key)
     html = render_form(form, {}, None, locale=current_locale())
     return render_template("designer/form_preview.html", key=key, form_html=html)
@@ -278,16 +286,18 @@ def diff() -> Any:
 @bp.route("/deploy", methods=["POST"])
 @json_endpoint
 def deploy() -> Any:
-    body = request.get_json(silent=True) or {}
+    body = _body()
     note = str(body.get("note") or "").strip()
     if not note:
-        raise InvalidInput("a change note is required", errors={"note": [_("Please write a change note.")]})
+        raise InvalidInput(N_("A change note is required."),
+                           errors={"note": [Message(N_("Please write a change note."))]})
     report, changes = svc.deploy(db(), runtime(), _submission(), actor=actor().username, note=note)
     return jsonify(
         {
             "ok": True,
             "created": report.created,
             "unchanged": report.unchanged,
+            "restored": report.restored,
             "diff": changes,
             "processes_url": url_for("designer.index"),
         }
@@ -297,7 +307,7 @@ def deploy() -> Any:
 @bp.route("/forms/preview", methods=["POST"])
 @json_endpoint
 def form_preview() -> Any:
-    body = request.get_json(silent=True) or {}
+    body = _body()
     key = str(body.get("key") or "preview")
     form_data = body.get("form")
     if isinstance(form_data, str):
@@ -305,7 +315,8 @@ def form_preview() -> Any:
             form_data = json.loads(form_data)
         except json.JSONDecodeError as exc:
             raise DefinitionError(
-                "malformed JSON", [{"file": f"forms/{key}.json", "element": "", "problem": f"malformed JSON: {exc}"}]
+                N_("The form is not valid JSON."),
+                [{"file": f"forms/{key}.json", "element": "", "problem": f"malformed JSON: {exc}"}],
             ) from None
     form = formlib.load_form(form_data if isinstance(form_data, dict) else {}, key)
     html = render_form(form, {}, None, locale=current_locale())
@@ -351,7 +362,7 @@ def migrate_dry_run(key: str) -> Any:
         try:
             results.append(mig.dry_run(s, runtime(), iid, target_id).as_dict())
         except (Conflict, NotFound) as exc:
-            results.append({"instance_id": iid, "allowed": False, "reasons": [exc.message], "error": True})
+            results.append({"instance_id": iid, "allowed": False, "reasons": [render(exc)], "error": True})
     target = s.get(ProcessDefinition, target_id)
     return render_template("designer/migrate_result.html", key=key, results=results, target=target, done=False)
 
@@ -370,11 +381,11 @@ def migrate(key: str) -> Any:
             with rt.sessions.begin() as s:
                 inst = s.get(ProcessInstance, iid)
                 if inst is None or inst.process_key != key:
-                    raise NotFound(f"process instance {iid} not found")
+                    raise NotFound(N_("Process instance %(id)s not found."), id=iid)
                 plan = mig.migrate(s, rt, iid, int(target_id or 0), actor=who, expected_version=expected.get(iid))
             results.append({"instance_id": iid, "migrated": True, **plan.as_dict()})
         except (Conflict, NotFound) as exc:
-            results.append({"instance_id": iid, "migrated": False, "allowed": False, "reasons": [exc.message]})
+            results.append({"instance_id": iid, "migrated": False, "allowed": False, "reasons": [render(exc)]})
     with rt.reads() as s:
         target = s.get(ProcessDefinition, target_id) if target_id else None
         return render_template("designer/migrate_result.html", key=key, results=results, target=target, done=True)

@@ -10,17 +10,19 @@ from urllib.parse import quote
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from rectiflow.db.domain import Round
 from rectiflow.db.org import Unit
 from rectiflow.domain import schedules
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services.chain import rounds as chain
+from rectiflow.i18n import N_, translate
+from rectiflow.read.ledger import LedgerFilter
+from rectiflow.read.problems import visible_problem
 from rectiflow.services.exchange import excel as exchange_excel
 from rectiflow.services.exchange import word as exchange_word
-from webapp.views.ledger import visible_problem
-from webapp.web import actor, db, require_role, runtime
+from webapp.errors import render_errors
+from webapp.i18n import current_locale
+from webapp.web import actor, db, end_db, require_role, runtime
 
 bp = Blueprint("exchange", __name__)
 
@@ -53,15 +55,6 @@ def _sorted_errors(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
         return (int(m.group(1)) if m else 0, item[0])
 
     return [(path, "；".join(msgs)) for path, msgs in sorted(errors.items(), key=key)]
-
-
-def _round_url(round_id: int) -> str:
-    for endpoint in ("rounds.show", "rounds.detail", "round.show"):
-        try:
-            return url_for(endpoint, round_id=round_id)
-        except BuildError:
-            continue
-    return url_for("ledger.index", round=round_id)
 
 
 def _schedule_label(code: str) -> str:
@@ -121,24 +114,29 @@ def new_round() -> Any:
             if not 1 <= ints[field] <= 9999:
                 raise ValueError
         except ValueError:
-            errors[label] = ["请输入有效的整数"]
+            errors[label] = [_("Enter a whole number between 1 and 9999.")]
     upload = request.files.get("problem_list")
     data = b""
     if upload is None or not upload.filename:
-        errors[exchange_excel.FILE_KEY] = ["请选择问题清单（.xlsx）"]
+        errors[exchange_excel.FILE_KEY] = [_("Choose the problem list (.xlsx).")]
     else:
         data = upload.stream.read(exchange_excel.MAX_BYTES + 1)
         if not upload.filename.lower().endswith(".xlsx"):
-            errors[exchange_excel.FILE_KEY] = ["只接受 .xlsx 格式的 Excel 工作簿"]
+            errors[exchange_excel.FILE_KEY] = [_("Only Excel workbooks in .xlsx format are accepted.")]
     if errors:
         return _render_form(form, _sorted_errors(errors), _("The round was not opened."), 422)
+    preset = form["taxonomy_preset"] or "four_implementations"
+    # Loading the user began this request's write transaction (on SQLite: the database's write lock).
+    # End it before reading the workbook, which takes CPU; the round is written in a new one.
+    end_db()
     try:
-        rnd = exchange_excel.import_round(
+        rows = exchange_excel.read_problem_list(data, preset)
+        rnd = exchange_excel.open_round(
             db(),
             runtime(),
             actor=actor(),
-            data=data,
-            taxonomy_preset=form["taxonomy_preset"] or "four_implementations",
+            rows=rows,
+            taxonomy_preset=preset,
             unit_code=form["unit_code"],
             year=ints["year"],
             number=ints["number"],
@@ -150,10 +148,10 @@ def new_round() -> Any:
         )
     except InvalidInput as exc:
         db().rollback()
-        return _render_form(form, _sorted_errors(exc.errors), _("The round was not opened."), 422)
+        return _render_form(form, _sorted_errors(render_errors(exc.errors)), _("The round was not opened."), 422)
     count = len(rnd.problems)
     flash(_("Round opened with %(n)d problems.", n=count), "success")
-    return redirect(_round_url(rnd.id))
+    return redirect(url_for("rounds.show", round_id=rnd.id))
 
 
 @bp.route("/rounds/template.xlsx")
@@ -161,36 +159,25 @@ def new_round() -> Any:
 def template() -> Any:
     preset = request.args.get("preset") or "four_implementations"
     if preset not in schedules.TAXONOMY_PRESETS:
-        raise NotFound("unknown taxonomy preset")
-    return _download(exchange_excel.problem_list_template(preset), "问题清单模板.xlsx", XLSX)
+        raise NotFound(N_("Unknown problem taxonomy: %(name)s"), name=preset)
+    data = exchange_excel.problem_list_template(preset, locale=current_locale())
+    return _download(data, _("Problem list template") + ".xlsx", XLSX)
 
 
 @bp.route("/ledger/export.xlsx")
 def ledger_export() -> Any:
-    args = request.args
-    filters: dict[str, Any] = {}
-    if (rid := args.get("round", "")).isdigit():
-        filters["round_id"] = int(rid)
-    if args.get("status") in chain.PROBLEM_STATUSES:
-        filters["status"] = args["status"]
-    if args.get("colour") in ("none", "green", "yellow", "red"):
-        filters["colour"] = args["colour"]
-    if args.get("supervised") in ("1", "0"):
-        filters["supervised"] = args["supervised"]
-    if args.get("category"):
-        filters["category"] = args["category"]
-    if args.get("unit"):  # the ledger page filters by unit path; the export service takes the unit's id
-        unit_id = db().scalar(select(Unit.id).where(Unit.path == args["unit"]))
-        if unit_id is not None:
-            filters["unit_id"] = unit_id
-    data = exchange_excel.export_ledger(db(), actor(), filters)
-    return _download(data, f"整改台账_{runtime().clock.today().isoformat()}.xlsx", XLSX)
+    # The ledger page's filter, by the same query arguments: the workbook holds every row of it.
+    locale = current_locale()
+    data = exchange_excel.export_ledger(db(), actor(), LedgerFilter.from_args(request.args), locale=locale)
+    name = translate(locale, exchange_excel.SHEET_LEDGER)
+    return _download(data, f"{name}_{runtime().clock.today().isoformat()}.xlsx", XLSX)
 
 
 @bp.route("/problems/<int:problem_id>/closure.docx")
 def closure_form(problem_id: int) -> Any:
-    p = visible_problem(problem_id, actor())
-    return _download(exchange_word.closure_form(db(), p.id), f"销号审批表_{p.number}.docx", DOCX)
+    p = visible_problem(db(), actor(), problem_id)
+    data = exchange_word.closure_form(db(), p.id, locale=current_locale())
+    return _download(data, f"{_('Closure approval form')}_{p.number}.docx", DOCX)
 
 
 @bp.route("/rounds/<int:round_id>/report-draft.docx")
@@ -199,9 +186,11 @@ def report_draft(round_id: int) -> Any:
     rnd = db().get(Round, round_id)
     unit = db().get(Unit, rnd.unit_id) if rnd is not None else None
     if rnd is None or unit is None or not a.can_see(unit.path):
-        raise NotFound("round not found")
+        raise NotFound(N_("Round not found."))
     kind = request.args.get("kind") or "rectification_report"
     if kind not in exchange_word.REPORT_TITLES:
-        raise NotFound("unknown report kind")
-    data = exchange_word.report_draft(db(), rnd.id, kind, today=runtime().clock.today())
-    return _download(data, f"{exchange_word.REPORT_TITLES[kind]}_{rnd.year}-{rnd.number}.docx", DOCX)
+        raise NotFound(N_("Unknown report kind: %(kind)s"), kind=kind)
+    locale = current_locale()
+    data = exchange_word.report_draft(db(), rnd.id, kind, today=runtime().clock.today(), locale=locale)
+    name = translate(locale, exchange_word.REPORT_TITLES[kind])
+    return _download(data, f"{name}_{rnd.year}-{rnd.number}.docx", DOCX)

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from rectiflow.read.notices import notices_page
 from rectiflow.services import notifications
+from webapp.paging import link_args, page_request
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -22,8 +24,8 @@ def _me() -> int:
 
 @bp.route("/")
 def index() -> Any:
-    rows = notifications.list_notices(db(), _me())
-    return render_template("notices.html", rows=rows)
+    page = notices_page(db(), actor(), page_request())
+    return render_template("notices.html", page=page, pager_args=link_args({}, page))
 
 
 @bp.route("/<int:notice_id>/read", methods=["POST"])

@@ -11,13 +11,13 @@ from sqlalchemy import or_, select
 from rectiflow.db.domain import Measure, ProgressUpdate, Round, Supervision
 from rectiflow.db.org import Unit, User
 from rectiflow.db.runtime import ProcessInstance
+from rectiflow.read.instances import markers
+from rectiflow.read.problems import visible_problem
+from rectiflow.read.rounds import taxonomy_labels
 from rectiflow.services import audit
 from rectiflow.services import files as file_service
 from rectiflow.services.chain import ledger as chain_ledger
-from webapp.views.instances import markers
-from webapp.views.ledger import visible_problem
-from webapp.views.rounds import taxonomy_labels
-from webapp.web import actor, db
+from webapp.web import actor, db, runtime
 
 bp = Blueprint("problems", __name__, url_prefix="/problems")
 
@@ -25,7 +25,7 @@ bp = Blueprint("problems", __name__, url_prefix="/problems")
 @bp.route("/<int:problem_id>")
 def show(problem_id: int) -> Any:
     a, s = actor(), db()
-    p = visible_problem(problem_id, a)
+    p = visible_problem(s, a, problem_id)
     rnd = s.get(Round, p.round_id)
     measures = list(s.scalars(select(Measure).where(Measure.problem_id == p.id).order_by(Measure.seq)))
     updates: dict[int, list[ProgressUpdate]] = {}
@@ -70,7 +70,7 @@ def show(problem_id: int) -> Any:
         instances=instances,
         events=events,
         main=main,
-        markers=markers(main) if main is not None else None,
+        markers=markers(s, main, runtime().clock.now()) if main is not None else None,
         files=files,
         users=users,
         units=units,

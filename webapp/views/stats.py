@@ -1,54 +1,36 @@
-"""统计分析: figures and charts over the problems the caller may see (``rectiflow.services.statistics``).
+"""统计分析: figures and charts over the problems the caller may see (``rectiflow.read.statistics``).
 The tables carry every number; the ECharts charts (served locally) draw the same data."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from rectiflow.clock import BUSINESS_TZ
-from rectiflow.db.domain import Round
-from rectiflow.db.org import Unit
-from rectiflow.services import statistics
-from rectiflow.services.accounts.actors import Actor
-from rectiflow.services.chain import leads as chain_leads
-from webapp.labels import COLOUR, PROBLEM_STATUS
-from webapp.views.rounds import visible_rounds
+from rectiflow.domain.vocab import ProblemStatus, WarningColour
+from rectiflow.read import statistics
+from rectiflow.read.rounds import visible_rounds
+from webapp.labels import labels_of
 from webapp.web import actor, db, runtime
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
 
-def business_month(moment: datetime) -> str:
-    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m")
-
-
-def _int_arg(name: str, choices: set[int]) -> int | None:
+def _choice(name: str, choices: set[int]) -> int | None:
+    """The page's selects offer only the caller's rounds and years: anything else (a stale bookmark,
+    a hand-edited link) shows every figure rather than an error page."""
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and int(raw) in choices else None
-
-
-def figures(a: Actor, rounds: list[tuple[Round, Unit]], round_id: int | None,
-            year: int | None) -> tuple[statistics.Overview, int | None]:
-    """The overview and the leads count (None: not for this caller) over the caller's ``rounds``,
-    narrowed to one round or one year; shared by this page and ``GET /api/v1/stats``."""
-    today = runtime().clock.now().astimezone(BUSINESS_TZ).date()
-    ov = statistics.overview(db(), a, today, round_id=round_id, year=year, local_month=business_month)
-    chosen = [r.id for r, _u in rounds if round_id in (None, r.id) and year in (None, r.year)]
-    return ov, chain_leads.count_visible(db(), a, chosen)  # leads: counted separately, for who handles them
+    return int(raw) if raw.isdigit() and len(raw) <= 19 and int(raw) in choices else None
 
 
 @bp.route("/")
 def index() -> Any:
-    a = actor()
-    rounds = sorted(visible_rounds(a), key=lambda ru: (-ru[0].year, -ru[0].number, -ru[0].id))
-    round_id = _int_arg("round", {r.id for r, _u in rounds})
-    year = _int_arg("year", {r.year for r, _u in rounds})
-    ov, leads = figures(a, rounds, round_id, year)
+    a, s = actor(), db()
+    rounds = visible_rounds(s, a)
+    f = statistics.StatsFilter(round=_choice("round", {r.id for r, _u in rounds}),
+                               year=_choice("year", {r.year for r, _u in rounds}))
+    ov, leads = statistics.figures(s, a, runtime().clock.today(), f)
     chart = ov.as_dict()
-    chart["labels"] = {"status": {k: str(v) for k, v in PROBLEM_STATUS.items()},
-                       "colour": {k: str(v) for k, v in COLOUR.items()}}
-    return render_template("stats.html", ov=ov, chart=chart, rounds=rounds, round_id=round_id, year=year,
+    chart["labels"] = {"status": labels_of(ProblemStatus), "colour": labels_of(WarningColour)}
+    return render_template("stats.html", ov=ov, chart=chart, rounds=rounds, round_id=f.round, year=f.year,
                            years=sorted({r.year for r, _u in rounds}, reverse=True), leads=leads)

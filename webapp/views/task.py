@@ -13,14 +13,17 @@ from rectiflow import forms as formlib
 from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.db.runtime import ProcessInstance, UserTask
 from rectiflow.errors import Conflict, InvalidFormData, InvalidInput
+from rectiflow.i18n import N_
+from rectiflow.read.inbox import due_state
 from rectiflow.roles import role_label
 from rectiflow.services import files as file_service
 from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.workflow import tasks as task_service
+from webapp.due import labelled
+from webapp.errors import render, render_errors
 from webapp.forms_render import render_form
 from webapp.i18n import current_locale
 from webapp.labels import CONTEXT_LABELS
-from webapp.views.inbox import due_info
 from webapp.web import actor, db, end_db, runtime
 
 bp = Blueprint("task", __name__, url_prefix="/tasks")
@@ -50,6 +53,9 @@ def _page(
     )
     can_reassign = task.status == "ready" and may_reassign(task, a)
     can_delegate = task.status == "ready" and task_service.can_act(task, a)
+    holder = task.assignee_id if task.assignee_id is not None else a.user_id  # the core's rule, minus the holder
+    handover_to = [u for u in task_service.delegation_candidates(s, task) if u.id != holder] \
+        if can_reassign or can_delegate else []
     return render_template(
         "task.html",
         context_labels=CONTEXT_LABELS,
@@ -66,12 +72,12 @@ def _page(
         and task.assignee_id is not None
         and (task.assignee_id == a.user_id or a.is_admin),
         version=version if version is not None else (inst.state_version if inst else None),
-        due=due_info(task.due_at, rt.clock.now()),
+        due=labelled(due_state(task.due_at, rt.clock.now())),
         has_errors=bool(errors),
         can_reassign=can_reassign,
         can_delegate=can_delegate,
-        reassign_to=candidates(task, a, same_role=True) if can_reassign else [],
-        delegate_to=candidates(task, a, same_role=False) if can_delegate else [],
+        reassign_to=handover_to if can_reassign else [],
+        delegate_to=handover_to if can_delegate else [],
         comments=comment_rows(task.instance_id),
         earlier=earlier_steps(task, a),
         comment_text=comment_text,
@@ -202,7 +208,7 @@ def upload_message(exc: InvalidInput) -> str:
             "accepted.",
             name=name,
         )
-    return exc.message
+    return render(exc)
 
 
 def store_uploads(task: UserTask) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -281,7 +287,7 @@ def submit(task_id: str) -> Any:
             task_service.save_draft(s, rt, task_id, a, data, locale=current_locale())
         except InvalidInput as exc:
             s.rollback()
-            return _page(task, data, exc.errors, version=_expected_version(), status=422)
+            return _page(task, data, render_errors(exc.errors), version=_expected_version(), status=422)
         flash(_("Draft saved."), "success")
         return redirect(url_for("task.show", task_id=task_id))
     try:
@@ -290,21 +296,21 @@ def submit(task_id: str) -> Any:
             found = formlib.validate_submission(form, data, locale=current_locale()) if form else {}
             for path, messages in upload_errors.items():
                 found[path] = [*messages, *found.get(path, [])]
-            raise InvalidFormData("the form has errors", errors=found)
+            raise InvalidFormData(N_("The form has errors."), errors=found)
         done = task_service.complete_task(
             s, rt, task_id, a, data, expected_version=_expected_version(), locale=current_locale()
         )
     except InvalidFormData as exc:
         s.rollback()
         task = task_service.get_task(s, task_id, a)
-        return _page(task, data, exc.errors, version=_expected_version(), status=422)
+        return _page(task, data, render_errors(exc.errors), version=_expected_version(), status=422)
     except Conflict as exc:
         s.rollback()
         flash(
             _(
                 "This task changed while you were working on it: %(reason)s. Your input was not saved; "
                 "please reload the task.",
-                reason=exc.message,
+                reason=render(exc),
             ),
             "error",
         )
@@ -312,7 +318,7 @@ def submit(task_id: str) -> Any:
             "error.html",
             code=409,
             title=_("Conflict"),
-            message=exc.message,
+            message=render(exc),
             errors={},
             back=url_for("task.show", task_id=task_id),
         ), 409
@@ -342,6 +348,7 @@ def _target_user_id() -> int | None:
 
 @bp.route("/<task_id>/reassign", methods=["POST"])
 def reassign(task_id: str) -> Any:
+    task_service.get_task(db(), task_id, actor())  # load and check access before reading the input
     uid = _target_user_id()
     if uid is None:
         flash(_("Please choose the person to hand the task to."), "error")
@@ -353,6 +360,7 @@ def reassign(task_id: str) -> Any:
 
 @bp.route("/<task_id>/delegate", methods=["POST"])
 def delegate(task_id: str) -> Any:
+    task_service.get_task(db(), task_id, actor(), for_action=True)  # access first, then the input
     uid = _target_user_id()
     if uid is None:
         flash(_("Please choose the person to hand the task to."), "error")

@@ -2,6 +2,10 @@
 
 Webhook URLs frequently carry secrets (WeCom ``key=``, DingTalk
 ``access_token=``), so error messages show only scheme, host and path.
+
+Every POST first passes the target policy (``rectiflow.netpolicy``): the host must be allowed and every
+address it resolves to must be public (loopback only when the policy allows it, as the tests do). The
+connection then goes to the very address that was checked, and redirects are never followed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import ssl
 import time
 import urllib.error
@@ -20,6 +25,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
+
+from rectiflow.netpolicy import TargetPolicy, TargetRefused, resolve_checked
 
 from . import ChannelConfigError, DeliveryError
 
@@ -125,6 +132,48 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _pinned(connection_class: type[http.client.HTTPConnection], address: str) -> Any:
+    """A connection class that connects to ``address`` (already checked) whatever the host name says;
+    the Host header and TLS SNI/certificate check still use the name."""
+
+    def factory(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = connection_class(host, **kwargs)
+        conn._create_connection = lambda addr, *a, **k: socket.create_connection((address, addr[1]), *a, **k)  # type: ignore[attr-defined]
+        return conn
+
+    return factory
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, address: str, context: ssl.SSLContext | None = None) -> None:
+        super().__init__(context=context)
+        self.address = address
+
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_pinned(http.client.HTTPSConnection, self.address), req,
+                            context=self._context)  # type: ignore[attr-defined]
+
+
+def _checked_address(url: str, policy: TargetPolicy) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        return resolve_checked(policy, parts.hostname or "", port)
+    except TargetRefused as exc:
+        raise ChannelConfigError(f"webhook {_safe_url(url)}: target refused: {exc}") from None
+    except OSError as exc:  # the name does not resolve (now): worth another try later
+        raise DeliveryError(f"webhook {_safe_url(url)}: cannot resolve the host: {exc}", retryable=True) from None
+
+
 def _safe_url(url: str) -> str:
     """scheme://host[:port]/path -- no user info, query or fragment (they hold tokens)."""
     parts = urlsplit(url)
@@ -192,11 +241,13 @@ def post_json(
     timeout: float = 10,
     headers: Mapping[str, str] | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    policy: TargetPolicy | None = None,
 ) -> None:
-    """POST *payload* as UTF-8 JSON with an ``Idempotency-Key`` header.
+    """POST *payload* as UTF-8 JSON with an ``Idempotency-Key`` header, to a target the *policy*
+    allows (default: the strict one, public addresses of the default hosts only).
 
-    Raises :class:`ChannelConfigError` for a non-http(s) URL or an unusable
-    key/payload, and :class:`DeliveryError` when delivery fails:
+    Raises :class:`ChannelConfigError` for a non-http(s) URL, a target the policy
+    refuses or an unusable key/payload, and :class:`DeliveryError` when delivery fails:
 
     * retryable: connection errors, timeouts, HTTP 5xx and 429 (``retry_after``
       from ``Retry-After``), robot rate limits (``errcode`` 45009 / 130101 / -1);
@@ -206,6 +257,7 @@ def post_json(
     """
     _check_url(url)
     _check_header_value("idempotency_key", idempotency_key)
+    address = _checked_address(url, policy or TargetPolicy())
     try:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -220,9 +272,8 @@ def post_json(
         _check_header_value(f"header {name!r}", value)
         request.add_header(name, value)
 
-    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-    if ssl_context is not None:
-        handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+    handlers: list[urllib.request.BaseHandler] = [
+        _NoRedirect(), _PinnedHTTPHandler(address), _PinnedHTTPSHandler(address, ssl_context)]
     opener = urllib.request.build_opener(*handlers)
     where = f"webhook {_safe_url(url)}"
 

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from rectiflow.db.domain import Problem
+from rectiflow.domain.vocab import AcceptanceDecision, NoticeKind, ReportKind, RoundStatus, WarningColour
+from rectiflow.services import notifications as notes
 from rectiflow.services.chain import problems as lifecycle
 from rectiflow.services.chain import reports
 from rectiflow.services.chain import rounds as svc
@@ -17,7 +19,6 @@ from rectiflow.services.workflow.operations import Operation, OperationContext, 
 from workers.ops import chain_escalation as escalation
 from workers.ops import chain_extension as extension
 from workers.ops.context import completed_by, runtime_of
-from workers.ops.notify import create_notices, recipients_for_roles
 
 
 def op_set_round_status(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
 
     session = ctx.session
     dues = svc.schedule_reports(session, p["round_id"])
-    svc.set_round_status(session, ctx.clock, p["round_id"], "rectifying")
+    svc.set_round_status(session, ctx.clock, p["round_id"], RoundStatus.RECTIFYING)
     rt = None
     started = []
     problems = session.scalars(
@@ -67,30 +68,32 @@ def op_start_problem_instances(ctx: OperationContext, p: dict[str, Any]) -> dict
         started.append(inst.id)
     return {
         "instances": started,
-        "report_due": dues.get("rectification_report"),
-        "phased_due": dues.get("phased_report"),
-        "annual_due": dues.get("annual_report"),
+        "report_due": dues.get(ReportKind.RECTIFICATION_REPORT),
+        "phased_due": dues.get(ReportKind.PHASED_REPORT),
+        "annual_due": dues.get(ReportKind.ANNUAL_REPORT),
     }
 
 
 def op_warn(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     colour = p["colour"]
     prob, escalated = lifecycle.warn(ctx.session, ctx.clock, p["problem_id"], colour)
-    label = {"green": "绿色预警", "yellow": "黄色预警", "red": "红色预警"}[colour]
-    users = recipients_for_roles(ctx, list(svc.WARNING_ROLES[colour]), prob.department_id or prob.unit_id)
+    users = notes.recipients_for_roles(ctx.session, list(svc.WARNING_ROLES[colour]), prob.department_id or prob.unit_id)
     deadline = prob.deadline.isoformat() if prob.deadline else ""
-    ids = create_notices(
-        ctx,
-        kind=f"warning_{colour}",
-        subject=f"【{label}】问题 {prob.number} 整改时限 {deadline}",
-        body=f"{prob.feedback_text[:200]}\n整改时限：{deadline}",
+    subject, body = notes.warning_texts(colour, prob.number, deadline, prob.feedback_text[:200])
+    ids = notes.create_notices(
+        ctx.session,
+        ctx.clock,
+        ctx.settings,
+        kind=NoticeKind.warning(colour),
+        subject=subject,
+        body=body,
         users=users,
         key=f"warn:{prob.id}:{colour}:{deadline}",
-        requires_ack=colour == "red",
+        requires_ack=colour == WarningColour.RED,
         problem_id=prob.id,
         round_id=prob.round_id,
     )
-    follow = escalation.after_red(ctx, prob) if colour == "red" and escalated else {}
+    follow = escalation.after_red(ctx, prob) if colour == WarningColour.RED and escalated else {}
     return {
         "colour": prob.colour,
         "escalated": escalated,
@@ -125,7 +128,7 @@ def op_record_acceptance_step(ctx: OperationContext, p: dict[str, Any]) -> dict[
         p.get("attachments") or [],
         completed_by(ctx),
     )
-    if p["decision"] == "return":  # sent back twice: 挂牌督办 is proposed
+    if p["decision"] == AcceptanceDecision.RETURN:  # sent back twice: 挂牌督办 is proposed
         out["supervision_proposed"] = escalation.after_return(ctx, p["problem_id"])
     return out
 
@@ -142,7 +145,7 @@ def op_close_problem(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]
 
 def op_record_report(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any]:
     # The principal leader's part of the 3-month report is its own field of the same form.
-    leader = ctx.data.get("leader_report") if p["kind"] == "rectification_report" else ""
+    leader = ctx.data.get("leader_report") if p["kind"] == ReportKind.RECTIFICATION_REPORT else ""
     return {
         "status": svc.record_report(
             ctx.session, ctx.clock, p["round_id"], p["kind"], p["action"], p.get("content") or "",
@@ -167,14 +170,15 @@ def op_report_overdue(ctx: OperationContext, p: dict[str, Any]) -> dict[str, Any
     if not milestones:
         return {"status": "", "notices": 0, "recipients": []}
     main = milestones[0]
-    title = reports.REPORT_TITLES[kind] + ("及主要负责人组织落实情况报告" if kind == "rectification_report" else "")
-    users = recipients_for_roles(ctx, list(reports.OVERDUE_ROLES), rnd.unit_id)
-    ids = create_notices(
-        ctx,
-        kind="report_due",
-        subject=f"【逾期未报】{rnd.title}{title}应于 {main.due_date.isoformat()} 前报送，至今未报送",
-        body=f"{reports.unit_name(ctx.session, rnd.unit_id)}党委尚未报送{title}（应报送日期 "
-        f"{main.due_date.isoformat()}），请督促尽快报送。",
+    subject, body = reports.overdue_notice(ctx.session, rnd, kind, main.due_date)
+    users = notes.recipients_for_roles(ctx.session, list(reports.OVERDUE_ROLES), rnd.unit_id)
+    ids = notes.create_notices(
+        ctx.session,
+        ctx.clock,
+        ctx.settings,
+        kind=NoticeKind.REPORT_DUE,
+        subject=subject,
+        body=body,
         users=users,
         key=f"report_overdue:{main.id}",
         round_id=rnd.id,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from rectiflow.db.domain import Problem
+from rectiflow.domain.vocab import NoticeKind, Role
+from rectiflow.services import notifications as notes
 from rectiflow.services.chain import accountability as acc
 from rectiflow.services.chain import supervision as sup
 from rectiflow.services.workflow.operations import Operation, OperationContext, OperationRegistry, Param
-from workers.ops.notify import create_notices, recipients_for_roles
 
 RETURNS_FOR_SUPERVISION = 2
 
@@ -59,10 +60,11 @@ def op_notify_supervision(ctx: OperationContext, p: dict[str, Any]) -> dict[str,
     """督办通知 to the unit's principal leader and the responsible department (签收 required)."""
     text = sup.notice_text(ctx.session, p["supervision_id"])
     prob, row = text["problem"], text["supervision"]
-    users = recipients_for_roles(ctx, ["principal_leader", "responsible_department"],
+    users = notes.recipients_for_roles(ctx.session, [Role.PRINCIPAL_LEADER, Role.RESPONSIBLE_DEPARTMENT],
                                  prob.department_id or prob.unit_id)
-    ids = create_notices(ctx, kind="supervision", subject=text["subject"], body=text["body"], users=users,
-                         key=f"supervision:{row.id}", requires_ack=True, problem_id=prob.id, round_id=prob.round_id)
+    ids = notes.create_notices(ctx.session, ctx.clock, ctx.settings, kind=NoticeKind.SUPERVISION,
+                               subject=text["subject"], body=text["body"], users=users, key=f"supervision:{row.id}",
+                               requires_ack=True, problem_id=prob.id, round_id=prob.round_id)
     return {"notices": len(ids), "recipients": [u.username for u in users], "status": row.status}
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.errors import Forbidden, NotFound
+from rectiflow.i18n import N_
 from rectiflow.roles import OVERSIGHT_ROLES
 
 
@@ -49,7 +50,7 @@ class Actor:
 
     def require_role(self, *roles: str) -> None:
         if not (self.roles & set(roles)):
-            raise Forbidden("this action needs one of the roles: " + ", ".join(roles))
+            raise Forbidden(N_("This action needs one of the roles: %(roles)s."), roles=tuple(roles))
 
 
 SYSTEM = Actor(None, "system", ())
@@ -58,7 +59,7 @@ SYSTEM = Actor(None, "system", ())
 def load_actor(session: Session, user_id: int) -> Actor:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("user not found")
+        raise NotFound(N_("User not found."))
     rows = session.execute(
         select(RoleAssignment.role, Unit.id, Unit.path).join(Unit, Unit.id == RoleAssignment.unit_id)
         .where(RoleAssignment.user_id == user_id)

@@ -4,64 +4,66 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rectiflow.clock import Clock
 from rectiflow.db.org import RoleAssignment, Unit, User
-from rectiflow.errors import InvalidInput, NotFound
+from rectiflow.domain.vocab import UnitKind
+from rectiflow.errors import FieldMessages, InvalidInput, NotFound
+from rectiflow.i18n import N_, Message
 from rectiflow.passwords import hash_password, password_problems, verify_password
 from rectiflow.roles import ROLES
 from rectiflow.services import audit
 
-UNIT_KINDS = ("group", "enterprise", "department")
 LOCALES = ("zh_CN", "en")
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def _check_text(errors: dict[str, list[str]], key: str, value: str, max_len: int, required: bool = True) -> None:
+def _check_text(errors: FieldMessages, key: str, value: str, max_len: int, required: bool = True) -> None:
     if required and not value.strip():
-        errors.setdefault(key, []).append("required")
+        errors.setdefault(key, []).append(Message(N_("Required.")))
     elif len(value) > max_len:
-        errors.setdefault(key, []).append(f"at most {max_len} characters")
+        errors.setdefault(key, []).append(Message(N_("At most %(n)d characters."), n=max_len))
     elif any(ord(c) < 32 for c in value):
-        errors.setdefault(key, []).append("no control characters")
+        errors.setdefault(key, []).append(Message(N_("No control characters.")))
 
 
-def _raise(errors: dict[str, list[str]], message: str) -> None:
+def _raise(errors: FieldMessages, msgid: str, **params: Any) -> None:
     if errors:
-        raise InvalidInput(message, errors=errors)
+        raise InvalidInput(msgid, errors=errors, **params)
 
 
-def _profile_errors(display_name: str, email: str, locale: str) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+def _profile_errors(display_name: str, email: str, locale: str) -> FieldMessages:
+    errors: FieldMessages = {}
     _check_text(errors, "display_name", display_name, 200)
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        errors.setdefault("email", []).append("not a valid e-mail address")
+        errors.setdefault("email", []).append(Message(N_("Not a valid e-mail address.")))
     if locale not in LOCALES:
-        errors.setdefault("locale", []).append(f"one of: {', '.join(LOCALES)}")
+        errors.setdefault("locale", []).append(Message(N_("Choose a value from the list.")))
     return errors
 
 
 def create_unit(session: Session, clock: Clock, *, code: str, name: str, kind: str, parent_code: str | None = None,
                 name_en: str = "", actor: str = "system") -> Unit:
-    errors: dict[str, list[str]] = {}
+    errors: FieldMessages = {}
     if not CODE_RE.match(code):
-        errors["code"] = ["letters, digits, '_', '-' or '.', at most 64"]
+        errors["code"] = [Message(N_("Use letters, digits, _ - or . (at most 64)."))]
     elif session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
-        errors["code"] = ["already exists"]
+        errors["code"] = [Message(N_("Already in use."))]
     _check_text(errors, "name", name, 200)
     _check_text(errors, "name_en", name_en, 200, required=False)
-    if kind not in UNIT_KINDS:
-        errors["kind"] = [f"one of: {', '.join(UNIT_KINDS)}"]
+    if kind not in UnitKind.codes():
+        errors["kind"] = [Message(N_("Choose a value from the list."))]
     parent = None
     if parent_code is not None:
         parent = session.scalar(select(Unit).where(Unit.code == parent_code))
         if parent is None:
-            errors["parent"] = ["not found"]
-    _raise(errors, f"unit '{code}' not created")
+            errors["parent"] = [Message(N_("Not found."))]
+    _raise(errors, N_("Unit “%(code)s” was not created."), code=code)
     unit = Unit(code=code, name=name, name_en=name_en, kind=kind, parent_id=parent.id if parent else None)
     session.add(unit)
     session.flush()
@@ -75,7 +77,7 @@ def create_unit(session: Session, clock: Clock, *, code: str, name: str, kind: s
 def unit_by_code(session: Session, code: str) -> Unit:
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise NotFound(f"unit '{code}' not found")
+        raise NotFound(N_("Unit “%(code)s” not found."), code=code)
     return unit
 
 
@@ -83,13 +85,15 @@ def create_user(session: Session, clock: Clock, *, username: str, display_name: 
                 email: str = "", locale: str = "zh_CN", actor: str = "system") -> User:
     errors = _profile_errors(display_name, email, locale)
     if not CODE_RE.match(username):
-        errors["username"] = ["letters, digits, '_', '-' or '.', at most 64"]
+        errors["username"] = [Message(N_("Use letters, digits, _ - or . (at most 64)."))]
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors["username"] = ["already exists"]
+        errors["username"] = [Message(N_("Already in use."))]
     problems = password_problems(password)
     if problems:
         errors["password"] = problems
-    _raise(errors, "password too weak" if list(errors) == ["password"] else f"user '{username}' not created")
+    if list(errors) == ["password"]:
+        _raise(errors, N_("The password is too weak."))
+    _raise(errors, N_("User “%(username)s” was not created."), username=username)
     user = User(username=username, display_name=display_name, email=email, password_hash=hash_password(password),
                 locale=locale, is_active=True, preferences={}, created_at=clock.now())
     session.add(user)
@@ -102,24 +106,49 @@ def create_user(session: Session, clock: Clock, *, username: str, display_name: 
 def user_by_name(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"user '{username}' not found")
+        raise NotFound(N_("User “%(username)s” not found."), username=username)
     return user
 
 
 def set_password(session: Session, clock: Clock, username: str, password: str, actor: str = "system") -> None:
     problems = password_problems(password)
     if problems:
-        raise InvalidInput("password too weak", errors={"password": problems})
+        raise InvalidInput(N_("The password is too weak."), errors={"password": problems})
     user = user_by_name(session, username)
     user.password_hash = hash_password(password)
+    user.auth_epoch += 1  # whoever had the old password is signed out everywhere
     audit.record(session, at=clock.now(), actor=actor, action="user.password_set", object_type="user",
                  object_id=str(user.id))
     session.flush()
 
 
+def change_own_password(session: Session, clock: Clock, user_id: int, current: str, new: str) -> None:
+    """The account holder changes their password: the current one must be right. Every session and
+    token of the account ends, this one included."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound(N_("User not found."))
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput(N_("The password was not changed."),
+                           errors={"current_password": [Message(N_("The current password is wrong."))]})
+    set_password(session, clock, user.username, new, actor=user.username)
+
+
+def end_sessions(session: Session, clock: Clock, user_id: int, actor: str, reason: str = "logout_everywhere") -> None:
+    """Log the account out everywhere: sessions and API tokens carry the epoch they were issued under."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("User not found."))
+    user.auth_epoch += 1
+    audit.record(session, at=clock.now(), actor=actor, action="user.sessions_ended", object_type="user",
+                 object_id=str(user.id), payload={"reason": reason})
+    session.flush()
+
+
 def assign(session: Session, clock: Clock, username: str, role: str, unit_code: str, actor: str = "system") -> None:
     if role not in ROLES:
-        raise InvalidInput(f"unknown role '{role}'", errors={"role": [f"one of: {', '.join(ROLES)}"]})
+        raise InvalidInput(N_("Unknown role “%(role)s”."), role=role,
+                           errors={"role": [Message(N_("Choose a value from the list."))]})
     user = user_by_name(session, username)
     unit = unit_by_code(session, unit_code)
     exists = session.scalar(select(RoleAssignment.id).where(
@@ -136,13 +165,15 @@ def unassign(session: Session, clock: Clock, username: str, role: str, unit_code
     user = user_by_name(session, username)
     unit = unit_by_code(session, unit_code)
     if role == "admin" and username == actor:
-        raise InvalidInput("cannot remove your own administrator role",
-                           errors={"role": ["you cannot remove your own administrator role"]})
+        raise InvalidInput(N_("You cannot remove your own administrator role."),
+                           errors={"role": [Message(N_("You cannot remove your own administrator role."))]})
     ra = session.scalar(select(RoleAssignment).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.unit_id == unit.id))
     if ra is None:
-        raise NotFound(f"'{username}' does not hold '{role}' in '{unit_code}'")
+        raise NotFound(N_("%(username)s does not hold the role %(role)s in %(unit)s."), username=username, role=role,
+                       unit=unit_code)
     session.delete(ra)
+    user.auth_epoch += 1  # a session opened with the role does not keep acting with it
     audit.record(session, at=clock.now(), actor=actor, action="role.unassigned", object_type="user",
                  object_id=str(user.id), payload={"role": role, "unit": unit_code})
     session.flush()
@@ -152,11 +183,12 @@ def set_active(session: Session, clock: Clock, username: str, active: bool, acto
     """Deactivated users cannot log in, and their open sessions end on the next request."""
     user = user_by_name(session, username)
     if not active and username == actor:
-        raise InvalidInput("cannot deactivate yourself",
-                           errors={"active": ["you cannot deactivate your own account"]})
+        raise InvalidInput(N_("You cannot deactivate your own account."),
+                           errors={"active": [Message(N_("You cannot deactivate your own account."))]})
     if user.is_active == active:
         return
     user.is_active = active
+    user.auth_epoch += 1
     audit.record(session, at=clock.now(), actor=actor, action="user.activated" if active else "user.deactivated",
                  object_type="user", object_id=str(user.id), payload={"username": username})
     session.flush()
@@ -165,7 +197,7 @@ def set_active(session: Session, clock: Clock, username: str, active: bool, acto
 def update_user(session: Session, clock: Clock, username: str, display_name: str, email: str, locale: str,
                 actor: str = "system") -> User:
     user = user_by_name(session, username)
-    _raise(_profile_errors(display_name, email, locale), f"user '{username}' not updated")
+    _raise(_profile_errors(display_name, email, locale), N_("User “%(username)s” was not updated."), username=username)
     changes = {k: [getattr(user, k), v] for k, v in
                (("display_name", display_name), ("email", email), ("locale", locale)) if getattr(user, k) != v}
     if changes:
@@ -181,10 +213,10 @@ def rename_unit(session: Session, clock: Clock, code: str, name: str, name_en: s
     """Names only: a unit's place in the tree (its path) is copied onto tasks and problems, so moving a
     subtree is not offered here."""
     unit = unit_by_code(session, code)
-    errors: dict[str, list[str]] = {}
+    errors: FieldMessages = {}
     _check_text(errors, "name", name, 200)
     _check_text(errors, "name_en", name_en, 200, required=False)
-    _raise(errors, f"unit '{code}' not renamed")
+    _raise(errors, N_("Unit “%(code)s” was not renamed."), code=code)
     if (unit.name, unit.name_en) != (name, name_en):
         payload = {"code": code, "name": [unit.name, name], "name_en": [unit.name_en, name_en]}
         unit.name, unit.name_en = name, name_en

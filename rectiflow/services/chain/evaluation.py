@@ -14,16 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import Accountability, Round, RoundEvaluation
+from rectiflow.domain import vocab as v
 from rectiflow.errors import Forbidden, InvalidInput
+from rectiflow.i18n import N_, Message, translate
 from rectiflow.services import audit
 from rectiflow.services.chain import accountability as chain_accountability
 from rectiflow.services.chain.rounds import round_and_unit
 
-GRADES = {"excellent": "好", "good": "较好", "fair": "一般", "poor": "差"}
+DOC_LOCALE = "zh_CN"  # grades quoted in a case's reason and in the annual review are Chinese text
 # Lowest score of each grade, best first (the common 90/80/60 banding of assessment schemes).
-GRADE_FLOORS = (("excellent", 90), ("good", 80), ("fair", 60), ("poor", 0))
-EVALUATOR_ROLES = ("inspection_office", "leading_group")
+GRADE_FLOORS = ((v.EvaluationGrade.EXCELLENT, 90), (v.EvaluationGrade.GOOD, 80), (v.EvaluationGrade.FAIR, 60),
+                (v.EvaluationGrade.POOR, 0))
+EVALUATOR_ROLES = (v.Role.INSPECTION_OFFICE, v.Role.LEADING_GROUP)
 COMMENT_MAX = 4000
+_SCORE_RANGE = Message(N_("Enter a whole number from 0 to 100."))
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,13 @@ def may_evaluate(actor: Any, unit_path: str) -> bool:
 
 def _score(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise InvalidInput("the score is not a number", errors={"score": ["请输入 0 至 100 的整数"]})
+        raise InvalidInput(N_("The score is not a number."), errors={"score": [_SCORE_RANGE]})
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise InvalidInput("the score is not a number", errors={"score": ["请输入 0 至 100 的整数"]}) from None
+        raise InvalidInput(N_("The score is not a number."), errors={"score": [_SCORE_RANGE]}) from None
     if not 0 <= value <= 100:
-        raise InvalidInput("the score is out of range", errors={"score": ["请输入 0 至 100 的整数"]})
+        raise InvalidInput(N_("The score is out of range."), errors={"score": [_SCORE_RANGE]})
     return value
 
 
@@ -57,14 +61,16 @@ def evaluate(session: Session, rt: Any, actor: Any, round_id: Any, score: Any, c
     Everything happens in the caller's transaction: a refused input writes nothing."""
     rnd, unit = round_and_unit(session, round_id)
     if not may_evaluate(actor, unit.path):
-        raise Forbidden("only the inspection office or the leading group may assess a round")
+        raise Forbidden(N_("Only the inspection office or the leading group may assess a round."))
     value = _score(score)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
-        raise InvalidInput("the comment is too long", errors={"comment": [f"最多 {COMMENT_MAX} 个字符"]})
+        raise InvalidInput(N_("The comment is too long."),
+                           errors={"comment": [Message(N_("At most %(n)d characters."), n=COMMENT_MAX)]})
     grade = grade_for(value)
-    if grade == "poor" and not comment:
-        raise InvalidInput("a poor grade needs its reasons", errors={"comment": ["评为“差”时请写明理由"]})
+    if grade == v.EvaluationGrade.POOR and not comment:
+        raise InvalidInput(N_("A poor grade needs its reasons."),
+                           errors={"comment": [Message(N_("Give the reasons for a grade of “poor”."))]})
     now = rt.clock.now()
     row = RoundEvaluation(round_id=rnd.id, score=value, grade=grade, comment=comment, by_user=actor.user_id, at=now)
     session.add(row)
@@ -72,12 +78,15 @@ def evaluate(session: Session, rt: Any, actor: Any, round_id: Any, score: Any, c
     audit.record(session, at=now, actor=actor.username, action="round.evaluated", object_type="round",
                  object_id=str(rnd.id), payload={"evaluation_id": row.id, "score": value, "grade": grade})
     case = None
-    if grade == "poor":
+    if grade == v.EvaluationGrade.POOR:
         exists = session.scalar(select(Accountability.id).where(
-            Accountability.round_id == rnd.id, Accountability.trigger == "poor_evaluation"))
+            Accountability.round_id == rnd.id, Accountability.trigger == v.AccountabilityTrigger.POOR_EVALUATION))
         if exists is None:
+            grade_label = v.EvaluationGrade(grade).label(DOC_LOCALE)
             case = chain_accountability.start_for_evaluation(
-                session, rt, rnd, f"整改评估 {value} 分（{GRADES[grade]}）：{comment}", actor.username)
+                session, rt, rnd, translate(DOC_LOCALE, N_("Rectification assessment: %(score)s points (%(grade)s): "
+                                                           "%(comment)s"), score=value, grade=grade_label,
+                                            comment=comment), actor.username)
     return Evaluated(row, case)
 
 
@@ -94,5 +103,5 @@ def for_assessment(session: Session, unit_id: int, year: int) -> list[dict[str, 
         latest = next(iter(evaluations(session, rnd.id)), None)
         if latest is not None:
             out.append({"round_id": rnd.id, "round_title": rnd.title, "score": latest.score,
-                        "grade": GRADES[latest.grade], "at": latest.at.isoformat()})
+                        "grade": v.EvaluationGrade.label_of(latest.grade, DOC_LOCALE), "at": latest.at.isoformat()})
     return out

@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session
 
 from rectiflow.db.domain import LeadReferral, Round
 from rectiflow.db.org import Unit
+from rectiflow.domain import vocab as v
 from rectiflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from rectiflow.forms.messages import FORM_MESSAGES
+from rectiflow.i18n import N_, Message
 from rectiflow.services import audit
 from rectiflow.services.chain.rounds import round_and_unit
 
-RECEIVERS = {"discipline_committee": "纪检监察机构", "organisation_department": "组织部门", "other": "其他有关部门"}
-STATUSES = {"referred": "已移交", "verifying": "核查中", "concluded": "已办结"}
+RECEIVERS = v.LeadReceiver.codes()
 # Who may see the leads of a round: the roles that handle them, on the inspected unit or above it.
-VIEWER_ROLES = ("inspection_office", "leading_group", "discipline_committee")
+VIEWER_ROLES = (v.Role.INSPECTION_OFFICE, v.Role.LEADING_GROUP, v.Role.DISCIPLINE_COMMITTEE)
 SUMMARY_MAX = 2000
 OUTCOME_MAX = 4000
 
@@ -32,11 +34,11 @@ def may_see(actor: Any, unit_path: str) -> bool:
 
 
 def may_refer(actor: Any, unit_path: str) -> bool:
-    return bool(actor.acts_as(unit_path, "inspection_office"))
+    return bool(actor.acts_as(unit_path, v.Role.INSPECTION_OFFICE))
 
 
 def may_follow_up(actor: Any, unit_path: str) -> bool:
-    return bool(actor.acts_as(unit_path, "discipline_committee", "inspection_office"))
+    return bool(actor.acts_as(unit_path, v.Role.DISCIPLINE_COMMITTEE, v.Role.INSPECTION_OFFICE))
 
 
 def refer(session: Session, clock: Any, actor: Any, round_id: Any, summary: str, receiver: str,
@@ -44,30 +46,31 @@ def refer(session: Session, clock: Any, actor: Any, round_id: Any, summary: str,
     """Record a lead handed over. Validates everything before writing; a refusal writes nothing."""
     rnd, unit = round_and_unit(session, round_id)
     if not may_refer(actor, unit.path):
-        raise Forbidden("only the inspection office hands leads over")
-    errors: dict[str, list[str]] = {}
+        raise Forbidden(N_("Only the inspection office hands leads over."))
+    errors: dict[str, list[Message]] = {}
     summary = (summary or "").strip()
     if not summary:
-        errors["summary"] = ["必填"]
+        errors["summary"] = [Message(FORM_MESSAGES["required"])]
     elif len(summary) > SUMMARY_MAX:
-        errors["summary"] = [f"最多 {SUMMARY_MAX} 个字符"]
+        errors["summary"] = [Message(FORM_MESSAGES["maxLength"], limit=SUMMARY_MAX)]
     if receiver not in RECEIVERS:
-        errors["receiver"] = ["请从选项中选择"]
+        errors["receiver"] = [Message(FORM_MESSAGES["enum"])]
     day: date | None = None
     try:
         day = referred_on if isinstance(referred_on, date) else date.fromisoformat(str(referred_on or "").strip())
     except ValueError:
-        errors["referred_on"] = ["请输入有效日期"]
+        errors["referred_on"] = [Message(FORM_MESSAGES["format_date"])]
     if day is not None and day > clock.today():
-        errors["referred_on"] = ["移交日期不能晚于今天"]
+        errors["referred_on"] = [Message(N_("The hand-over date cannot be later than today."))]
     if errors:
-        raise InvalidInput("the lead cannot be recorded", errors=errors)
+        raise InvalidInput(N_("The lead cannot be recorded."), errors=errors)
     assert day is not None
     now = clock.now()
     number = (session.scalar(select(func.count()).select_from(LeadReferral)
                              .where(LeadReferral.round_id == rnd.id)) or 0) + 1
     row = LeadReferral(round_id=rnd.id, number=number, summary=summary, receiver=receiver, referred_on=day,
-                       status="referred", outcome="", recorded_by=actor.user_id, created_at=now, updated_at=now)
+                       status=v.LeadStatus.REFERRED, outcome="", recorded_by=actor.user_id, created_at=now,
+                       updated_at=now)
     session.add(row)
     session.flush()
     # The audit event names the lead, never its content: the log is read more widely than the leads.
@@ -79,24 +82,24 @@ def refer(session: Session, clock: Any, actor: Any, round_id: Any, summary: str,
 def follow_up(session: Session, clock: Any, actor: Any, lead_id: Any, status: str, outcome: str) -> LeadReferral:
     row = session.get(LeadReferral, int(lead_id))
     if row is None:
-        raise NotFound("lead not found")
+        raise NotFound(N_("Lead not found."))
     _rnd, unit = round_and_unit(session, row.round_id)
     if not may_see(actor, unit.path):
-        raise NotFound("lead not found")
+        raise NotFound(N_("Lead not found."))
     if not may_follow_up(actor, unit.path):
-        raise Forbidden("only the discipline committee or the inspection office records the follow-up")
-    if row.status == "concluded":
-        raise Conflict("this lead is already concluded")
-    errors: dict[str, list[str]] = {}
-    if status not in ("verifying", "concluded"):
-        errors["status"] = ["请从选项中选择"]
+        raise Forbidden(N_("Only the discipline committee or the inspection office records the follow-up."))
+    if row.status == v.LeadStatus.CONCLUDED:
+        raise Conflict(N_("This lead is already concluded."))
+    errors: dict[str, list[Message]] = {}
+    if status not in (v.LeadStatus.VERIFYING, v.LeadStatus.CONCLUDED):
+        errors["status"] = [Message(FORM_MESSAGES["enum"])]
     outcome = (outcome or "").strip()
-    if status == "concluded" and not outcome:
-        errors["outcome"] = ["办结时请填写处理结果"]
+    if status == v.LeadStatus.CONCLUDED and not outcome:
+        errors["outcome"] = [Message(N_("Write down the outcome when the lead is concluded."))]
     if len(outcome) > OUTCOME_MAX:
-        errors["outcome"] = [f"最多 {OUTCOME_MAX} 个字符"]
+        errors["outcome"] = [Message(FORM_MESSAGES["maxLength"], limit=OUTCOME_MAX)]
     if errors:
-        raise InvalidInput("the follow-up cannot be recorded", errors=errors)
+        raise InvalidInput(N_("The follow-up cannot be recorded."), errors=errors)
     now = clock.now()
     row.status, row.outcome, row.updated_at = status, outcome or row.outcome, now
     session.flush()

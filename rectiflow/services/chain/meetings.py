@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from rectiflow.db.domain import Meeting
 from rectiflow.db.org import Unit
 from rectiflow.db.runtime import ProcessInstance
+from rectiflow.domain import vocab as v
+from rectiflow.i18n import N_, default_locale, translate
 from rectiflow.services.chain.rounds import get_round
 
 DEFAULT_CADENCE_DAYS = 30
@@ -34,7 +36,7 @@ def schedule_meeting(session: Session, rt: Any, round_id: Any, meeting_no: int, 
     from rectiflow.services.workflow import instances
 
     r = get_round(session, round_id)
-    if r.status == "closed":
+    if r.status == v.RoundStatus.CLOSED:
         return None
     key = f"meeting:{r.id}:{meeting_no}"
     existing = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == key))
@@ -46,7 +48,9 @@ def schedule_meeting(session: Session, rt: Any, round_id: Any, meeting_no: int, 
         session, rt, "meeting",
         {"round_id": r.id, "round_title": r.title, "unit_id": r.unit_id, "unit_name": unit.name if unit else "",
          "meeting_no": meeting_no, "meeting_date": _day(meeting_date).isoformat(), "cadence_days": cadence},
-        actor=actor, business_key=key, title=f"整改工作沟通协调会（第 {meeting_no} 次）：{r.title}",
+        actor=actor, business_key=key,
+        title=translate(default_locale(), N_("Rectification coordination meeting (no. %(no)s): %(round)s"),
+                        no=meeting_no, round=r.title),
         unit_id=r.unit_id, parent_id=r.instance_id)
     return inst.id
 
@@ -59,7 +63,7 @@ def first_meeting(session: Session, rt: Any, round_id: Any, cadence_days: Any) -
 
 
 def round_open(session: Session, round_id: Any) -> bool:
-    return get_round(session, round_id).status != "closed"
+    return get_round(session, round_id).status != v.RoundStatus.CLOSED
 
 
 def record_meeting(session: Session, rt: Any, round_id: Any, held_on: Any, minutes: str, decisions: str,

@@ -12,9 +12,14 @@ from sqlalchemy.orm import Session
 from rectiflow.clock import Clock
 from rectiflow.db.domain import AcceptanceStep, Measure, Problem, ProgressUpdate
 from rectiflow.db.org import Unit
+from rectiflow.domain.vocab import AcceptanceDecision, DeadlineType, MeasureStatus, ProblemStatus, WarningColour
+from rectiflow.domain.vocab import AcceptanceStep as Step
 from rectiflow.errors import Conflict
+from rectiflow.i18n import N_, default_locale, translate
 from rectiflow.services.chain.ledger import acceptance_history
-from rectiflow.services.chain.rounds import ACCEPTANCE_STEPS, COLOUR_RANK, WARNING_ROLES, get_problem
+from rectiflow.services.chain.rounds import COLOUR_RANK, WARNING_ROLES, get_problem
+
+OVERALL_MEASURE = N_("Overall rectification")  # the measure of a problem whose report named none (总体整改)
 
 
 def problem_start_data(session: Session, p: Problem) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def problem_start_data(session: Session, p: Problem) -> dict[str, Any]:
 
 def mark_problem_started(session: Session, clock: Clock, p: Problem, instance_id: int) -> None:
     p.instance_id = instance_id
-    p.status = "rectifying"
+    p.status = ProblemStatus.RECTIFYING
     p.updated_at = clock.now()
 
 
@@ -42,15 +47,15 @@ def warn(session: Session, clock: Clock, problem_id: int, colour: str) -> tuple[
     """Set the colour; count yellow/red once per escalation. Returns (problem, escalated)."""
     p = get_problem(session, problem_id)
     if colour not in WARNING_ROLES:
-        raise Conflict(f"unknown colour {colour}")
-    if p.status == "closed":
+        raise Conflict(N_("Unknown colour %(colour)s."), colour=colour)
+    if p.status == ProblemStatus.CLOSED:
         return p, False
     escalated = COLOUR_RANK[colour] > COLOUR_RANK.get(p.colour, 0)
     if escalated:
         p.colour = colour
-        if colour == "yellow":
+        if colour == WarningColour.YELLOW:
             p.yellow_count += 1
-        elif colour == "red":
+        elif colour == WarningColour.RED:
             p.red_count += 1
         p.updated_at = clock.now()
     return p, escalated
@@ -68,7 +73,8 @@ def record_progress(
 ) -> Problem:
     p = get_problem(session, problem_id)
     now = clock.now()
-    rows = list(measures or []) or [{"text": "总体整改", "progress": progress}]
+    overall = translate(default_locale(), OVERALL_MEASURE)  # stored: the installation's language
+    rows = list(measures or []) or [{"text": overall, "progress": progress}]
     existing = {m.seq: m for m in p.measures}
     for seq, row in enumerate(rows, start=1):
         m = existing.get(seq)
@@ -77,23 +83,23 @@ def record_progress(
             m = Measure(
                 problem_id=p.id,
                 seq=seq,
-                text=row.get("text") or "总体整改",
+                text=row.get("text") or overall,
                 target=row.get("target") or "",
                 department_id=p.department_id or p.unit_id,
                 cooperating=[],
                 deadline=p.deadline,
-                deadline_type="by_date",
+                deadline_type=DeadlineType.BY_DATE,
                 progress=0,
                 progress_text="",
-                status="rectifying",
-                colour="none",
+                status=MeasureStatus.RECTIFYING,
+                colour=WarningColour.NONE,
                 updated_at=now,
             )
             session.add(m)
             session.flush()
         m.text = row.get("text") or m.text
         m.progress, m.progress_text, m.updated_at = mp, narrative, now
-        m.status = "done" if mp >= 100 else "rectifying"
+        m.status = MeasureStatus.DONE if mp >= 100 else MeasureStatus.RECTIFYING
         session.add(
             ProgressUpdate(
                 measure_id=m.id,
@@ -104,7 +110,7 @@ def record_progress(
                 at=now,
             )
         )
-    p.status = "awaiting_acceptance" if int(progress) >= 100 else "rectifying"
+    p.status = ProblemStatus.AWAITING_ACCEPTANCE if int(progress) >= 100 else ProblemStatus.RECTIFYING
     p.updated_at = now
     session.flush()
     return p
@@ -120,21 +126,21 @@ def record_acceptance_step(
     attachments: list[str] | None,
     by_user: int | None,
 ) -> dict[str, Any]:
-    if step not in ACCEPTANCE_STEPS:
-        raise Conflict(f"unknown acceptance step {step}")
-    if decision not in ("submit", "approve", "return"):
-        raise Conflict(f"unknown decision {decision}")
+    if step not in Step.codes():
+        raise Conflict(N_("Unknown acceptance step %(step)s."), step=step)
+    if decision not in AcceptanceDecision.codes():
+        raise Conflict(N_("Unknown decision %(decision)s."), decision=decision)
     p = get_problem(session, problem_id)
     now = clock.now()
     attempt = (
         session.scalar(
             select(func.count())
             .select_from(AcceptanceStep)
-            .where(AcceptanceStep.problem_id == p.id, AcceptanceStep.step == "apply")
+            .where(AcceptanceStep.problem_id == p.id, AcceptanceStep.step == Step.APPLY)
         )
         or 0
     )
-    if step == "apply":
+    if step == Step.APPLY:
         attempt += 1
     session.add(
         AcceptanceStep(
@@ -149,12 +155,14 @@ def record_acceptance_step(
         )
     )
     return_reason = ""
-    if decision == "return":
-        p.status = "returned"
+    if decision == AcceptanceDecision.RETURN:
+        p.status = ProblemStatus.RETURNED
         p.returned_count += 1
-        return_reason = f"{ACCEPTANCE_STEPS[step]}退回：{opinion}"
+        loc = default_locale()  # carried into process data, read by everyone on the problem
+        return_reason = translate(loc, N_("Returned at %(step)s: %(opinion)s"), step=Step(step).label(loc),
+                                  opinion=opinion)
     else:
-        p.status = "in_acceptance"
+        p.status = ProblemStatus.IN_ACCEPTANCE
     p.updated_at = now
     session.flush()
     return {"history": acceptance_history(session, p.id), "return_reason": return_reason, "attempt": attempt}
@@ -165,13 +173,14 @@ def close_problem(session: Session, clock: Clock, problem_id: int) -> Problem:
     rows = session.scalars(select(AcceptanceStep).where(AcceptanceStep.problem_id == p.id)).all()
     latest = max((s.attempt for s in rows), default=0)
     # only the latest attempt counts: a reopened (回头看) problem needs a whole new chain
-    steps = {s.step for s in rows if s.attempt == latest and s.decision != "return"}
-    missing = [s for s in ACCEPTANCE_STEPS if s not in steps]
+    steps = {s.step for s in rows if s.attempt == latest and s.decision != AcceptanceDecision.RETURN}
+    missing = [s.value for s in Step if s not in steps]
     if missing:  # closure is blocked until every acceptance step has signed off
-        raise Conflict(f"problem {p.number} cannot be closed: missing steps {missing}")
+        raise Conflict(N_("Problem %(number)s cannot be closed: steps missing: %(steps)s."), number=p.number,
+                       steps=tuple(map(str, missing)))
     now = clock.now()
-    p.status, p.closed_at, p.updated_at = "closed", now, now
+    p.status, p.closed_at, p.updated_at = ProblemStatus.CLOSED, now, now
     for m in p.measures:
-        m.status = "accepted"
+        m.status = MeasureStatus.ACCEPTED
     session.flush()
     return p

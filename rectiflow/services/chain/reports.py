@@ -19,19 +19,23 @@ from sqlalchemy.orm import Session
 from rectiflow.clock import BUSINESS_TZ
 from rectiflow.db.domain import Measure, Problem, ReportMilestone, Round, Supervision
 from rectiflow.db.org import Unit, User
-from rectiflow.domain import schedules
+from rectiflow.domain.vocab import MeasureStatus, ProblemStatus, ReportKind, ReportStatus, Role, SupervisionStatus
 from rectiflow.errors import InvalidInput, NotFound
-from rectiflow.services.chain.rounds import PROBLEM_STATUSES, REPORT_KINDS
+from rectiflow.i18n import N_, Message, default_locale, translate
+from rectiflow.services.chain.rounds import REPORT_KINDS
 
-REPORT_TITLES = {
-    "rectification_report": "整改情况报告",
-    "leader_report": "主要负责人组织落实整改情况报告",
-    "phased_report": "阶段性整改情况报告",
-    "annual_report": "年度整改情况报告",
+# The documents' words are message ids: a draft is written in its reader's language (a Word download) or in
+# the installation's (the form prefill, stored in process data). ``loc=None`` means the latter.
+REPORT_TITLES: dict[str, str] = {
+    ReportKind.RECTIFICATION_REPORT: N_("Rectification report"),
+    ReportKind.LEADER_REPORT: N_("Principal leader's report on organising the rectification"),
+    ReportKind.PHASED_REPORT: N_("Phased rectification report"),
+    ReportKind.ANNUAL_REPORT: N_("Annual rectification report"),
 }
-FILL = "【请补充】"
+FILL = N_("[to be completed]")
 # Who hears that a report is late (the party committee already has the task in its inbox).
-OVERDUE_ROLES = ("principal_leader", "discipline_committee", "inspection_office")
+OPEN_SUPERVISION = (SupervisionStatus.PROPOSED, SupervisionStatus.ACTIVE)
+OVERDUE_ROLES = (Role.PRINCIPAL_LEADER, Role.DISCIPLINE_COMMITTEE, Role.INSPECTION_OFFICE)
 
 
 def local_date(value: datetime | str | None) -> str:
@@ -52,8 +56,20 @@ def user_name(session: Session, user_id: int | None) -> str:
     return (u.display_name or u.username) if u else ""
 
 
-def status_label(code: str) -> str:
-    return PROBLEM_STATUSES.get(code, code)
+def _loc(loc: str | None) -> str:
+    return loc or default_locale()
+
+
+def _t(loc: str | None, msgid: str, **params: Any) -> str:
+    return translate(_loc(loc), msgid, params)
+
+
+def report_title(kind: str, loc: str | None = None) -> str:
+    return _t(loc, REPORT_TITLES[kind])
+
+
+def status_label(code: str, loc: str | None = None) -> str:
+    return ProblemStatus.label_of(code, _loc(loc))
 
 
 @dataclass
@@ -79,7 +95,7 @@ class ReportFigures:
 
     @property
     def closed(self) -> int:
-        return self.counts.get("closed", 0)
+        return self.counts.get(ProblemStatus.CLOSED, 0)
 
     @property
     def rate(self) -> str:
@@ -89,9 +105,9 @@ class ReportFigures:
     def supervised_count(self) -> int:
         return len({s.problem_id for s in self.supervisions} | {p.id for p in self.flagged})
 
-    def status_rows(self) -> list[tuple[str, int]]:
+    def status_rows(self, loc: str | None = None) -> list[tuple[str, int]]:
         """(label, count) in the ledger's status order, only the statuses that occur."""
-        return [(label, self.counts[code]) for code, label in PROBLEM_STATUSES.items() if self.counts.get(code)]
+        return [(status_label(s, loc), self.counts[s]) for s in ProblemStatus if self.counts.get(s)]
 
     def overdue_days(self, p: Problem) -> int:
         return (self.today - p.deadline).days if p.deadline else 0
@@ -99,23 +115,25 @@ class ReportFigures:
 
 def report_figures(session: Session, round_id: int, kind: str, today: date) -> ReportFigures:
     if kind not in REPORT_TITLES:
-        raise InvalidInput("unknown report kind", errors={"kind": [f"未知的报告类型：{kind}"]})
+        raise InvalidInput(N_("Unknown report kind."),
+                           errors={"kind": [Message(N_("Unknown report kind: %(kind)s"), kind=kind)]})
     rnd = session.get(Round, int(round_id))
     if rnd is None:
-        raise NotFound(f"round {round_id} not found")
+        raise NotFound(N_("Round %(id)s not found."), id=round_id)
     problems = list(rnd.problems)
     counts: dict[str, int] = {}
     for p in problems:
         counts[p.status] = counts.get(p.status, 0) + 1
     measures = [m for p in problems for m in p.measures]
-    done = sum(1 for m in measures if m.status in ("done", "accepted") or m.progress >= 100)
-    overdue = [p for p in problems if p.status != "closed" and p.deadline is not None and p.deadline < today]
+    done = sum(1 for m in measures if m.status in (MeasureStatus.DONE, MeasureStatus.ACCEPTED) or m.progress >= 100)
+    overdue = [p for p in problems
+               if p.status != ProblemStatus.CLOSED and p.deadline is not None and p.deadline < today]
     ids = [p.id for p in problems]
     sups = (
         list(
             session.scalars(
                 select(Supervision)
-                .where(Supervision.problem_id.in_(ids), Supervision.status.in_(("proposed", "active")))
+                .where(Supervision.problem_id.in_(ids), Supervision.status.in_(OPEN_SUPERVISION))
                 .order_by(Supervision.id)
             )
         )
@@ -145,99 +163,133 @@ def report_figures(session: Session, round_id: int, kind: str, today: date) -> R
 # ---------------------------------------------------------------------------- lines shared by the views
 
 
-def title(f: ReportFigures) -> str:
-    return f"{f.unit_name}关于{f.round.title}{REPORT_TITLES[f.kind]}"
+def title(f: ReportFigures, loc: str | None = None) -> str:
+    return _t(loc, N_("%(unit)s: %(report)s on %(round)s"), unit=f.unit_name, round=f.round.title,
+              report=report_title(f.kind, loc))
 
 
-def meta_line(f: ReportFigures) -> str:
-    text = f"报告类型：{schedules.MILESTONE_KIND_LABELS.get(f.kind, REPORT_TITLES[f.kind])}"
+def meta_line(f: ReportFigures, loc: str | None = None) -> str:
+    kind, today = ReportKind.label_of(f.kind, _loc(loc)), f.today.isoformat()
     if f.due:
-        text += f"　　应报送日期：{f.due.isoformat()}"
-    return text + f"　　数据截至：{f.today.isoformat()}"
+        return _t(loc, N_("Report type: %(kind)s    Due: %(due)s    Figures as of %(today)s"), kind=kind,
+                  due=f.due.isoformat(), today=today)
+    return _t(loc, N_("Report type: %(kind)s    Figures as of %(today)s"), kind=kind, today=today)
 
 
-def opening(f: ReportFigures) -> str:
+def opening(f: ReportFigures, loc: str | None = None) -> str:
     r = f.round
-    return (
-        f"根据{r.team or '巡察组'}于{r.feedback_date.isoformat()}反馈的巡察意见，{f.unit_name}党委高度重视，"
-        f"对照问题清单逐项制定整改措施、明确责任部门和时限。现将整改情况报告如下。{FILL}"
-    )
+    return _t(loc, N_("Following the inspection findings %(team)s fed back on %(date)s, the party committee of "
+                      "%(unit)s set rectification measures, responsible departments and deadlines for each problem "
+                      "of the list. The rectification is reported as follows. %(fill)s"),
+              team=r.team or _t(loc, N_("the inspection team")), date=r.feedback_date.isoformat(),
+              unit=f.unit_name, fill=_t(loc, FILL))
 
 
-def problem_line(session: Session, p: Problem) -> str:
-    dept = unit_name(session, p.department_id)
-    line = f"{p.number}　【{status_label(p.status)}】{p.feedback_text}（责任部门：{dept or '—'}；"
-    line += f"整改时限：{p.deadline.isoformat() if p.deadline else '—'}"
-    if p.status == "closed" and p.closed_at:
-        line += f"；销号日期：{local_date(p.closed_at)}"
-    return line + "）"
+def problem_line(session: Session, p: Problem, loc: str | None = None) -> str:
+    params = {"number": p.number, "status": status_label(p.status, loc), "feedback": p.feedback_text,
+              "department": unit_name(session, p.department_id) or "—",
+              "deadline": p.deadline.isoformat() if p.deadline else "—"}
+    if p.status == ProblemStatus.CLOSED and p.closed_at:
+        return _t(loc, N_("%(number)s  [%(status)s] %(feedback)s (responsible department: %(department)s; "
+                          "deadline: %(deadline)s; closed on: %(closed)s)"), closed=local_date(p.closed_at), **params)
+    return _t(loc, N_("%(number)s  [%(status)s] %(feedback)s (responsible department: %(department)s; "
+                      "deadline: %(deadline)s)"), **params)
 
 
-def measure_line(m: Measure) -> str:
-    return f"　　措施{m.seq}：{m.text}，进度 {m.progress}%" + (f"，{m.progress_text}" if m.progress_text else "")
+def measure_line(m: Measure, loc: str | None = None) -> str:
+    if m.progress_text:
+        return _t(loc, N_("    Measure %(seq)s: %(text)s, progress %(progress)s%%, %(note)s"), seq=m.seq, text=m.text,
+                  progress=m.progress, note=m.progress_text)
+    return _t(loc, N_("    Measure %(seq)s: %(text)s, progress %(progress)s%%"), seq=m.seq, text=m.text,
+              progress=m.progress)
 
 
-def overdue_line(f: ReportFigures, p: Problem) -> str:
-    return (
-        f"{p.number}　{p.feedback_text}（整改时限 {p.deadline.isoformat() if p.deadline else ''}，"
-        f"已超期 {f.overdue_days(p)} 天；原因及下一步措施：{FILL}）"
-    )
+def overdue_line(f: ReportFigures, p: Problem, loc: str | None = None) -> str:
+    return _t(loc, N_("%(number)s  %(feedback)s (deadline %(deadline)s, %(days)s days overdue; reasons and next "
+                      "steps: %(fill)s)"), number=p.number, feedback=p.feedback_text,
+              deadline=p.deadline.isoformat() if p.deadline else "", days=f.overdue_days(p), fill=_t(loc, FILL))
 
 
-def supervision_lines(session: Session, f: ReportFigures) -> list[str]:
+def supervision_lines(session: Session, f: ReportFigures, loc: str | None = None) -> list[str]:
     by_id = {p.id: p for p in f.problems}
     out = []
     for s in f.supervisions:
         p = by_id[s.problem_id]
-        leader = user_name(session, s.leader_id)
-        out.append(
-            f"{p.number}　{p.feedback_text}：督办原因 {s.reason}；督办时限 {s.hard_deadline.isoformat()}；"
-            f"督办领导 {leader or '—'}；解除条件 {s.removal_condition or '—'}；"
-            f"当前状态 {status_label(p.status)}。"
-        )
+        out.append(_t(loc, N_("%(number)s  %(feedback)s: reason for supervision %(reason)s; deadline %(deadline)s; "
+                              "supervising leader %(leader)s; condition for removal %(condition)s; current status "
+                              "%(status)s."),
+                      number=p.number, feedback=p.feedback_text, reason=s.reason,
+                      deadline=s.hard_deadline.isoformat(), leader=user_name(session, s.leader_id) or "—",
+                      condition=s.removal_condition or "—", status=status_label(p.status, loc)))
     for p in f.flagged:
-        out.append(f"{p.number}　{p.feedback_text}（挂牌督办；当前状态 {status_label(p.status)}）")
+        out.append(_t(loc, N_("%(number)s  %(feedback)s (listed supervision; current status %(status)s)"),
+                      number=p.number, feedback=p.feedback_text, status=status_label(p.status, loc)))
     return out
+
+
+# Headings and set phrases of the statutory report, shared by the form prefill and the Word draft.
+ADDRESSEE = N_("To the inspection office and the inspection work leading group:")
+HEADINGS = (N_("1. Overview"), N_("2. Rectification of the problems"), N_("3. Problems overdue"),
+            N_("4. Matters under listed supervision"), N_("5. Shortcomings and next steps"))
+NONE = N_("None.")
+
+
+def by_status_line(f: ReportFigures, loc: str | None = None) -> str:
+    items = [_t(loc, N_("%(status)s %(count)s"), status=label, count=n) for label, n in f.status_rows(loc)]
+    counts = items[0] if items else ""
+    for item in items[1:]:  # the report's own separator (，), not the list one (、)
+        counts = _t(loc, N_("%(list)s, %(item)s"), list=counts, item=item)
+    return _t(loc, N_("By rectification status: %(counts)s."), counts=counts)
+
+
+def signature(f: ReportFigures, loc: str | None = None) -> list[str]:
+    return [_t(loc, N_("The %(unit)s Committee of the Communist Party of China"), unit=f.unit_name),
+            _t(loc, N_("Date: %(fill)s"), fill=_t(loc, FILL))]
 
 
 # ---------------------------------------------------------------------------- the pre-filled form
 
 
-def report_text(session: Session, f: ReportFigures) -> str:
+def report_text(session: Session, f: ReportFigures, loc: str | None = None) -> str:
     """The report body as plain text, for the ``statutory_report`` form's textarea."""
-    lines = [title(f), meta_line(f), "", "巡察办、巡察工作领导小组：", opening(f), "", "一、总体情况"]
-    lines.append(
-        f"本轮巡察反馈共{f.total}个问题，已销号{f.closed}个，销号率{f.rate}；"
-        f"整改措施共{len(f.measures)}项，已完成{f.done_measures}项；"
-        f"超期未完成问题{len(f.overdue)}个；挂牌督办问题{f.supervised_count}个。"
-    )
-    rows = f.status_rows()
-    if rows:
-        lines.append("按整改状态：" + "，".join(f"{label}{n}个" for label, n in rows) + "。")
-    lines += ["", "二、问题整改情况"]
+    h = [_t(loc, msgid) for msgid in HEADINGS]
+    lines = [title(f, loc), meta_line(f, loc), "", _t(loc, ADDRESSEE), opening(f, loc), "", h[0]]
+    lines.append(_t(loc, N_("This round fed back %(total)s problems, %(closed)s closed, closure rate %(rate)s; "
+                            "%(measures)s rectification measures, %(done)s completed; %(overdue)s problems overdue; "
+                            "%(supervised)s problems under listed supervision."),
+                    total=f.total, closed=f.closed, rate=f.rate, measures=len(f.measures), done=f.done_measures,
+                    overdue=len(f.overdue), supervised=f.supervised_count))
+    if f.status_rows(loc):
+        lines.append(by_status_line(f, loc))
+    lines += ["", h[1]]
     for p in f.problems:
-        lines.append(problem_line(session, p))
-        lines.extend(measure_line(m) for m in p.measures)
-    lines += ["", "三、超期未完成问题"]
-    lines.extend([overdue_line(f, p) for p in f.overdue] or ["无。"])
-    lines += ["", "四、挂牌督办事项"]
-    lines.extend(supervision_lines(session, f) or ["无。"])
-    lines += ["", "五、存在的不足和下一步工作打算", FILL, "", f"中共{f.unit_name}委员会", f"{FILL}年　月　日"]
+        lines.append(problem_line(session, p, loc))
+        lines.extend(measure_line(m, loc) for m in p.measures)
+    lines += ["", h[2]]
+    lines.extend([overdue_line(f, p, loc) for p in f.overdue] or [_t(loc, NONE)])
+    lines += ["", h[3]]
+    lines.extend(supervision_lines(session, f, loc) or [_t(loc, NONE)])
+    lines += ["", h[4], _t(loc, FILL), "", *signature(f, loc)]
     return "\n".join(lines)
 
 
-def leader_report_text(f: ReportFigures) -> str:
+def leader_report_text(f: ReportFigures, loc: str | None = None) -> str:
     """A short template for the principal leader's report on organising the rectification."""
+    fill = _t(loc, FILL)
     return "\n".join(
         [
-            f"{f.unit_name}主要负责人组织落实巡察整改情况报告",
-            f"一、履行整改第一责任人职责情况：主持召开党委会研究部署整改工作，审定整改方案，{FILL}",
-            f"二、组织推动整改落实情况：巡察反馈的{f.total}个问题中，已销号{f.closed}个（销号率{f.rate}），"
-            f"超期未完成{len(f.overdue)}个，挂牌督办{f.supervised_count}个。{FILL}",
-            f"三、亲自协调解决的重点难点问题：{FILL}",
-            f"四、下一步打算：{FILL}",
+            _t(loc, N_("Report by the principal leader of %(unit)s on organising the rectification"),
+               unit=f.unit_name),
+            _t(loc, N_("1. Duties as the first person responsible: chaired the party committee meetings that planned "
+                       "the rectification and approved the plan; %(fill)s"), fill=fill),
+            _t(loc, N_("2. Driving the rectification: of the %(total)s problems fed back, %(closed)s are closed "
+                       "(closure rate %(rate)s), %(overdue)s are overdue and %(supervised)s are under listed "
+                       "supervision. %(fill)s"), total=f.total, closed=f.closed, rate=f.rate,
+               overdue=len(f.overdue), supervised=f.supervised_count, fill=fill),
+            _t(loc, N_("3. Difficult problems resolved in person: %(fill)s"), fill=fill),
+            _t(loc, N_("4. Next steps: %(fill)s"), fill=fill),
             "",
-            f"主要负责人（签字）：{FILL}　　{FILL}年　月　日",
+            _t(loc, N_("Principal leader (signature): %(fill)s    Date: %(fill)s"), fill=fill),
         ]
     )
 
@@ -251,18 +303,32 @@ def report_prefill(
     the content; ``previous`` carries the principal leader's part), not with a fresh draft.
     """
     if kind not in REPORT_KINDS:
-        raise InvalidInput("unknown report kind", errors={"kind": [f"未知的报告类型：{kind}"]})
+        raise InvalidInput(N_("Unknown report kind."),
+                           errors={"kind": [Message(N_("Unknown report kind: %(kind)s"), kind=kind)]})
     f = report_figures(session, round_id, kind, today)
     ms = _milestone(session, f.round.id, kind)
-    returned = ms is not None and ms.status in ("pending", "overdue") and bool(ms.content)
+    returned = ms is not None and ms.status in (ReportStatus.PENDING, ReportStatus.OVERDUE) and bool(ms.content)
     out = {"content": ms.content if returned and ms is not None else report_text(session, f)}
-    if kind == "rectification_report":
-        leader = str((previous or {}).get("leader_report") or "") if returned else ""
-        out["leader_report"] = leader or leader_report_text(f)
+    if kind == ReportKind.RECTIFICATION_REPORT:
+        leader = str((previous or {}).get(ReportKind.LEADER_REPORT) or "") if returned else ""
+        out[ReportKind.LEADER_REPORT.value] = leader or leader_report_text(f)
     return out
 
 
 # ---------------------------------------------------------------------------- escalation
+
+
+def overdue_notice(session: Session, rnd: Round, kind: str, due: date) -> tuple[Message, Message]:
+    """Subject and body of the notice that a report is late, rendered in each recipient's language."""
+    report = Message(REPORT_TITLES[kind])
+    if kind == ReportKind.RECTIFICATION_REPORT:  # the principal leader's report is due with it
+        report = Message(N_("%(report)s and the principal leader's report on organising it"), report=report)
+    subject = Message(N_("[Overdue] %(round)s: the %(report)s was due by %(date)s and has not been submitted"),
+                      round=rnd.title, report=report, date=due.isoformat())
+    body = Message(N_("The party committee of %(unit)s has not yet submitted the %(report)s (due %(date)s); "
+                      "please press for it."), unit=unit_name(session, rnd.unit_id), report=report,
+                   date=due.isoformat())
+    return subject, body
 
 
 def _milestone(session: Session, round_id: int, kind: str) -> ReportMilestone | None:
@@ -275,15 +341,16 @@ def mark_overdue(session: Session, round_id: int, kind: str) -> list[ReportMiles
     """The report's milestones (with the leader's report for the 3-month one) not yet submitted
     become ``overdue``; returns the milestones concerned (the main one first)."""
     if kind not in REPORT_KINDS:
-        raise InvalidInput("unknown report kind", errors={"kind": [f"未知的报告类型：{kind}"]})
-    kinds = [kind, "leader_report"] if kind == "rectification_report" else [kind]
+        raise InvalidInput(N_("Unknown report kind."),
+                           errors={"kind": [Message(N_("Unknown report kind: %(kind)s"), kind=kind)]})
+    kinds = [kind, ReportKind.LEADER_REPORT] if kind == ReportKind.RECTIFICATION_REPORT else [kind]
     out = []
     for k in kinds:
         ms = _milestone(session, int(round_id), k)
         if ms is None:
             continue
-        if ms.status == "pending":
-            ms.status = "overdue"
+        if ms.status == ReportStatus.PENDING:
+            ms.status = ReportStatus.OVERDUE
         out.append(ms)
     session.flush()
     return out

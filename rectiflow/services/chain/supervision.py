@@ -24,13 +24,15 @@ from rectiflow import forms as formlib
 from rectiflow.db.domain import Notice, Problem, Supervision
 from rectiflow.db.org import User
 from rectiflow.db.runtime import ProcessInstance, SourceFile
+from rectiflow.domain import vocab as v
 from rectiflow.errors import Conflict, Forbidden, InvalidFormData, NotFound
+from rectiflow.i18n import N_, Message, default_locale, translate
 from rectiflow.services import audit
 from rectiflow.services.chain.rounds import get_problem
 
 log = logging.getLogger(__name__)
-OPEN = ("proposed", "active")
-DECIDING_ROLES = ("inspection_office", "discipline_committee")
+OPEN = (v.SupervisionStatus.PROPOSED, v.SupervisionStatus.ACTIVE)
+DECIDING_ROLES = (v.Role.INSPECTION_OFFICE, v.Role.DISCIPLINE_COMMITTEE)
 PROPOSAL_DAYS = 30  # default hard deadline of a proposal, the office sets the real one
 REMOVED_MESSAGE = "supervision_removed"
 
@@ -40,7 +42,7 @@ REMOVED_MESSAGE = "supervision_removed"
 def _supervision(session: Session, supervision_id: Any) -> Supervision:
     s = session.get(Supervision, int(supervision_id))
     if s is None:
-        raise NotFound(f"supervision {supervision_id} not found")
+        raise NotFound(N_("Supervision %(id)s not found."), id=supervision_id)
     return s
 
 
@@ -52,7 +54,7 @@ def open_supervision(session: Session, problem_id: int) -> Supervision | None:
 def _refresh_flag(session: Session, p: Problem) -> None:
     session.flush()
     p.supervised = session.scalar(select(Supervision.id).where(
-        Supervision.problem_id == p.id, Supervision.status == "active").limit(1)) is not None
+        Supervision.problem_id == p.id, Supervision.status == v.SupervisionStatus.ACTIVE).limit(1)) is not None
 
 
 def _leader_id(session: Session, leader: Any) -> int | None:
@@ -62,7 +64,8 @@ def _leader_id(session: Session, leader: Any) -> int | None:
         return leader
     user = session.scalar(select(User).where(User.username == str(leader)))
     if user is None:
-        raise InvalidFormData("the supervision has errors", errors={"leader": [f"未知用户：{leader}"]})
+        raise InvalidFormData(N_("The supervision has errors."),
+                              errors={"leader": [Message(N_("Unknown user: %(name)s"), name=leader)]})
     return user.id
 
 
@@ -75,7 +78,9 @@ def _start(session: Session, rt: Any, sup: Supervision, p: Problem, proposed: bo
          "problem_title": p.feedback_text[:60], "round_id": p.round_id, "unit_id": p.department_id or p.unit_id,
          "round_unit_id": p.round.unit_id, "proposed": proposed, "reason": sup.reason,
          "hard_deadline": sup.hard_deadline.isoformat()},
-        actor=actor, business_key=f"supervision:{sup.id}", title=f"挂牌督办：问题 {p.number}",
+        actor=actor, business_key=f"supervision:{sup.id}",
+        # Stored and shown to everyone in the instance lists: written in the installation's language.
+        title=translate(default_locale(), N_("Listed supervision: problem %(number)s"), number=p.number),
         unit_id=p.round.unit_id, parent_id=p.instance_id)
     return inst.id
 
@@ -83,12 +88,12 @@ def _start(session: Session, rt: Any, sup: Supervision, p: Problem, proposed: bo
 def propose(session: Session, rt: Any, problem_id: Any, reason: str, actor: str = "system") -> Supervision | None:
     """A proposal for the inspection office, unless one is open already or the problem is closed."""
     p = get_problem(session, problem_id)
-    if p.status == "closed" or open_supervision(session, p.id) is not None:
+    if p.status == v.ProblemStatus.CLOSED or open_supervision(session, p.id) is not None:
         return None
     now = rt.clock.now()
     sup = Supervision(problem_id=p.id, decided_by_role="", reason=reason, leader_id=None,
                       hard_deadline=rt.clock.today() + timedelta(days=PROPOSAL_DAYS), removal_condition="",
-                      status="proposed", created_at=now)
+                      status=v.SupervisionStatus.PROPOSED, created_at=now)
     session.add(sup)
     session.flush()
     audit.record(session, at=now, actor=actor, action="supervision.proposed", object_type="problem",
@@ -108,26 +113,26 @@ def _decide_form(session: Session, rt: Any) -> formlib.Form | None:
 def decide_supervision(session: Session, rt: Any, actor: Any, problem_id: int, data: dict[str, Any]) -> Supervision:
     """The start form of a deliberate 挂牌督办 (inspection office or discipline committee). The problem is
     the caller's subject (a page's or route's), never a field of the submitted form."""
-    actor.require_role(*DECIDING_ROLES, "admin")
+    actor.require_role(*DECIDING_ROLES, v.Role.ADMIN)
     form = _decide_form(session, rt)
     if form is not None:
         errors = formlib.validate_submission(form, data)
         if errors:
-            raise InvalidFormData("the form has errors", errors=errors)
+            raise InvalidFormData(N_("The form has errors."), errors=errors)
     p = get_problem(session, problem_id)
     roles = [r for r in DECIDING_ROLES if actor.has_role(r, p.unit_path)]
     if not roles and not actor.is_admin:
-        raise Forbidden("only the inspection office or the discipline committee over this unit may decide")
-    if p.status == "closed":
-        raise Conflict(f"problem {p.number} is closed")
+        raise Forbidden(N_("Only the inspection office or the discipline committee over this unit may decide."))
+    if p.status == v.ProblemStatus.CLOSED:
+        raise Conflict(N_("Problem %(number)s is closed."), number=p.number)
     now = rt.clock.now()
     sup = open_supervision(session, p.id)
-    if sup is not None and sup.status == "active":
-        raise Conflict(f"problem {p.number} is already under supervision")
-    fields = {"decided_by_role": roles[0] if roles else "admin", "reason": data.get("reason") or "",
+    if sup is not None and sup.status == v.SupervisionStatus.ACTIVE:
+        raise Conflict(N_("Problem %(number)s is already under supervision."), number=p.number)
+    fields = {"decided_by_role": roles[0] if roles else v.Role.ADMIN, "reason": data.get("reason") or "",
               "leader_id": _leader_id(session, data.get("leader")),
               "hard_deadline": date.fromisoformat(str(data["hard_deadline"])),
-              "removal_condition": data.get("removal_condition") or "", "status": "active"}
+              "removal_condition": data.get("removal_condition") or "", "status": v.SupervisionStatus.ACTIVE}
     if sup is not None:  # a pending proposal becomes this decision; its confirm task is withdrawn
         _withdraw_proposal(session, rt, sup, actor.username)
     sup = Supervision(problem_id=p.id, created_at=now, **fields)
@@ -140,7 +145,7 @@ def decide_supervision(session: Session, rt: Any, actor: Any, problem_id: int, d
 
 
 def _withdraw_proposal(session: Session, rt: Any, sup: Supervision, actor: str) -> None:
-    sup.status = "declined"
+    sup.status = v.SupervisionStatus.DECLINED
     _tell_instance(session, rt, sup, {"withdrawn": True}, actor)
 
 
@@ -150,7 +155,7 @@ def _tell_instance(session: Session, rt: Any, sup: Supervision, payload: dict[st
     from rectiflow.services.workflow import instances
 
     inst = session.scalar(select(ProcessInstance).where(
-        ProcessInstance.business_key == f"supervision:{sup.id}", ProcessInstance.status == "running"))
+        ProcessInstance.business_key == f"supervision:{sup.id}", ProcessInstance.status == v.InstanceStatus.RUNNING))
     if inst is None:
         return
     instances.deliver_message(session, rt, inst.id, REMOVED_MESSAGE, payload, actor)
@@ -163,10 +168,10 @@ def confirm(session: Session, clock: Any, supervision_id: Any, decision: str, *,
     sup = _supervision(session, supervision_id)
     p = get_problem(session, sup.problem_id)
     now = clock.now()
-    if sup.status != "proposed":  # removed meanwhile (the problem was closed): nothing to confirm
+    if sup.status != v.SupervisionStatus.PROPOSED:  # removed meanwhile (the problem was closed): nothing to confirm
         return {"status": sup.status}
-    if decision == "confirm" and p.status != "closed":
-        sup.status, sup.decided_by_role = "active", "inspection_office"
+    if decision == "confirm" and p.status != v.ProblemStatus.CLOSED:
+        sup.status, sup.decided_by_role = v.SupervisionStatus.ACTIVE, v.Role.INSPECTION_OFFICE
         sup.leader_id = _leader_id(session, leader)
         if hard_deadline:
             sup.hard_deadline = date.fromisoformat(str(hard_deadline))
@@ -174,7 +179,7 @@ def confirm(session: Session, clock: Any, supervision_id: Any, decision: str, *,
         if reason:
             sup.reason = reason
     else:
-        sup.status = "declined"
+        sup.status = v.SupervisionStatus.DECLINED
     _refresh_flag(session, p)
     audit.record(session, at=now, actor=actor, action=f"supervision.{sup.status}", object_type="problem",
                  object_id=str(p.id), payload={"supervision_id": sup.id, "reason": reason})
@@ -182,14 +187,20 @@ def confirm(session: Session, clock: Any, supervision_id: Any, decision: str, *,
 
 
 def notice_text(session: Session, supervision_id: Any) -> dict[str, Any]:
+    """The 督办通知's subject and body as messages: each recipient reads them in their own language (the
+    notice kind's template adds the 【挂牌督办】 prefix)."""
     sup = _supervision(session, supervision_id)
     p = get_problem(session, sup.problem_id)
     leader = session.get(User, sup.leader_id) if sup.leader_id else None
-    body = (f"问题 {p.number}：{p.feedback_text[:200]}\n督办理由：{sup.reason}\n"
-            f"责任领导：{leader.display_name if leader else '（未指定）'}\n"
-            f"办结时限：{sup.hard_deadline.isoformat()}\n摘牌条件：{sup.removal_condition}")
-    return {"subject": f"【挂牌督办】问题 {p.number} 限 {sup.hard_deadline.isoformat()} 前整改到位", "body": body,
-            "problem": p, "supervision": sup}
+    body = Message(N_("Problem %(number)s: %(feedback)s\nReason for supervision: %(reason)s\n"
+                      "Responsible leader: %(leader)s\nTo be done by: %(deadline)s\n"
+                      "Condition for removal: %(condition)s"),
+                   number=p.number, feedback=p.feedback_text[:200], reason=sup.reason,
+                   leader=leader.display_name if leader else Message(N_("(not named)")),
+                   deadline=sup.hard_deadline.isoformat(), condition=sup.removal_condition)
+    subject = Message(N_("Problem %(number)s to be rectified by %(deadline)s"), number=p.number,
+                      deadline=sup.hard_deadline.isoformat())
+    return {"subject": subject, "body": body, "problem": p, "supervision": sup}
 
 
 def acknowledge(session: Session, clock: Any, supervision_id: Any, by_user: int | None,
@@ -215,7 +226,7 @@ def remove_for_closed_problem(session: Session, rt: Any, problem_id: Any, actor:
     removed = []
     for sup in session.scalars(select(Supervision).where(Supervision.problem_id == p.id,
                                                          Supervision.status.in_(OPEN))).all():
-        sup.status, sup.removed_at = "removed", now
+        sup.status, sup.removed_at = v.SupervisionStatus.REMOVED, now
         removed.append(sup.id)
         audit.record(session, at=now, actor=actor, action="supervision.removed", object_type="problem",
                      object_id=str(p.id), payload={"supervision_id": sup.id, "closed_at": p.closed_at})

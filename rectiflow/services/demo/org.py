@@ -4,6 +4,7 @@ and a round in progress. Idempotent: a second run changes nothing."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rectiflow.db.org import User
 from rectiflow.services.accounts import users as us
@@ -39,21 +40,20 @@ ACCOUNTS = [
 ]
 
 
-def load_demo(rt: Runtime) -> bool:
-    """Return True when something was created."""
-    with rt.sessions.begin() as s:
-        if s.scalar(select(User.id).where(User.username == "office")) is not None:
-            return False
-        for code, name, name_en, kind, parent in UNITS:
-            us.create_unit(s, rt.clock, code=code, name=name, name_en=name_en, kind=kind, parent_code=parent)
-        for username, display, role, unit in ACCOUNTS:
-            us.create_user(s, rt.clock, username=username, display_name=display, password=DEMO_PASSWORD,
-                           email=f"{username}@example.test")
-            us.assign(s, rt.clock, username, role, unit)
-        deploy(s, rt, Sources.from_dirs(rt.settings.processes_dir, rt.settings.forms_dir), actor="demo",
-               note="demo")
+def load_demo(session: Session, rt: Runtime) -> bool:
+    """Load everything in the caller's transaction (``rectiflow demo`` owns it: all or nothing).
+    Return True when something was created."""
     from rectiflow.services.demo.round import load_demo_round
 
-    with rt.sessions.begin() as s:
-        load_demo_round(rt, s)
+    if session.scalar(select(User.id).where(User.username == "office")) is not None:
+        return False
+    for code, name, name_en, kind, parent in UNITS:
+        us.create_unit(session, rt.clock, code=code, name=name, name_en=name_en, kind=kind, parent_code=parent)
+    for username, display, role, unit in ACCOUNTS:
+        us.create_user(session, rt.clock, username=username, display_name=display, password=DEMO_PASSWORD,
+                       email=f"{username}@example.test")
+        us.assign(session, rt.clock, username, role, unit)
+    deploy(session, rt, Sources.from_dirs(rt.settings.processes_dir, rt.settings.forms_dir), actor="demo",
+           note="demo")
+    load_demo_round(rt, session)
     return True

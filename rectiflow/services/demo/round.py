@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from rectiflow.db.domain import Problem, Round
 from rectiflow.db.org import RoleAssignment, Unit, User
 from rectiflow.db.runtime import ProcessDefinition, UserTask
+from rectiflow.domain.vocab import AcceptanceDecision, Role, TaskStatus, UnitKind
+from rectiflow.services import files
 from rectiflow.services.accounts import users as us
 from rectiflow.services.accounts.actors import Actor, load_actor
 from rectiflow.services.chain import rounds as chain
@@ -31,14 +33,19 @@ from rectiflow.services.workflow import instances, tasks
 DEMO_TITLE = "演示：巡察整改"
 DEMO_PASSWORD = "Demo-passw0rd!"  # noqa: S105 (demo accounts only)
 UNITS = (
-    ("group", "集团", "group", None),
-    ("plant_a", "电厂A", "enterprise", "group"),
-    ("plant_a_finance", "电厂A财务部", "department", "plant_a"),
-    ("plant_a_hr", "电厂A人力资源部", "department", "plant_a"),
+    ("group", "集团", UnitKind.GROUP, None),
+    ("plant_a", "电厂A", UnitKind.ENTERPRISE, "group"),
+    ("plant_a_finance", "电厂A财务部", UnitKind.DEPARTMENT, "plant_a"),
+    ("plant_a_hr", "电厂A人力资源部", UnitKind.DEPARTMENT, "plant_a"),
 )
 # Where a created role holder sits when nobody holds the role.
-HOME = {"inspection_office": "group", "leading_group": "group", "functional_department": "group"}
-EVIDENCE = "0" * 63 + "1"
+HOME: dict[str, str] = {Role.INSPECTION_OFFICE: "group", Role.LEADING_GROUP: "group",
+                        Role.FUNCTIONAL_DEPARTMENT: "group"}
+# Problem 2.1's evidence: a real stored file of the HR department, so that reviewers can open it.
+EVIDENCE_NAME = "干部选拔程序整改会议纪要.txt"
+EVIDENCE_TEXT = ("甲发电公司党委会会议纪要（摘要）\n"
+                 "一、重新履行干部选拔程序：民主推荐、考察、讨论决定、任前公示各环节材料齐全。\n"
+                 "二、修订《中层干部选拔任用工作细则》，明确动议和考察环节的责任人。\n")
 
 
 def _ensure_units(session: Session, rt: Any) -> None:
@@ -83,7 +90,7 @@ def _actor_for(session: Session, rt: Any, task: UserTask) -> Actor:
             )
         unit = session.get(Unit, task.unit_id) if task.unit_id else None
         home = HOME.get(task.role) or (
-            "plant_a" if task.role != "responsible_department" or unit is None else unit.code
+            "plant_a" if task.role != Role.RESPONSIBLE_DEPARTMENT or unit is None else unit.code
         )
         us.assign(session, rt.clock, name, task.role, home, actor="demo")
         session.flush()
@@ -100,12 +107,20 @@ def _actor_for(session: Session, rt: Any, task: UserTask) -> Actor:
 def _do(session: Session, rt: Any, instance_id: int | None, element: str, data: dict[str, Any]) -> None:
     task = session.scalar(
         select(UserTask).where(
-            UserTask.instance_id == instance_id, UserTask.element_id == element, UserTask.status == "ready"
+            UserTask.instance_id == instance_id, UserTask.element_id == element, UserTask.status == TaskStatus.READY
         )
     )
     if task is None:
         raise RuntimeError(f"demo: no ready task {element} on instance {instance_id}")
     tasks.complete_task(session, rt, task.id, _actor_for(session, rt, task), data)
+
+
+def _evidence(session: Session, rt: Any, problem: Problem) -> str:
+    department = session.get(Unit, problem.department_id)
+    assert department is not None
+    stored = files.store_file(session, rt.clock, rt.settings, None, EVIDENCE_NAME, EVIDENCE_TEXT.encode(),
+                              department.path)
+    return stored.sha256
 
 
 def load_demo_round(rt: Any, session: Session) -> Round:
@@ -172,9 +187,9 @@ def load_demo_round(rt: Any, session: Session) -> Round:
             "responsibilities_confirmed": True,
         },
     )
-    _do(session, rt, iid, "review_jw", {"decision": "approve", "opinion": "同意"})
-    _do(session, rt, iid, "review_io", {"decision": "approve", "opinion": "同意"})
-    _do(session, rt, iid, "approve_plan", {"decision": "approve"})
+    _do(session, rt, iid, "review_jw", {"decision": AcceptanceDecision.APPROVE, "opinion": "同意"})
+    _do(session, rt, iid, "review_io", {"decision": AcceptanceDecision.APPROVE, "opinion": "同意"})
+    _do(session, rt, iid, "approve_plan", {"decision": AcceptanceDecision.APPROVE})
     session.flush()
     by_number = {p.number: p for p in session.scalars(select(Problem).where(Problem.round_id == rnd.id))}
     p11, p12, p21 = by_number["1.1"], by_number["1.2"], by_number["2.1"]
@@ -201,8 +216,8 @@ def load_demo_round(rt: Any, session: Session) -> Round:
         rt,
         p21.instance_id,
         "apply",
-        {"summary": "整改完成，附会议纪要及公示材料", "evidence": [EVIDENCE]},
+        {"summary": "整改完成，附会议纪要及公示材料", "evidence": [_evidence(session, rt, p21)]},
     )
-    _do(session, rt, p21.instance_id, "verify", {"decision": "approve", "opinion": "材料齐全"})
+    _do(session, rt, p21.instance_id, "verify", {"decision": AcceptanceDecision.APPROVE, "opinion": "材料齐全"})
     session.flush()
     return rnd

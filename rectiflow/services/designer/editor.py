@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from rectiflow import bpmn_layout
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, SourceFile
+from rectiflow.domain.vocab import Role
 from rectiflow.engine.loader import NS, structural_findings
 from rectiflow.engine.xmlsafe import MAX_DIAGRAM_BYTES, UnsafeXml, parse_xml
 from rectiflow.errors import DefinitionError, NotFound
-from rectiflow.roles import ROLES
+from rectiflow.i18n import N_
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.workflow import definitions
 from rectiflow.services.workflow.definitions import DeployReport, Sources
@@ -57,6 +58,7 @@ class VersionRow:
     change_note: str
     running: int = 0
     total: int = 0
+    restores: int | None = None  # a redeploy of this earlier version's content (a rollback)
 
 
 @dataclass
@@ -80,26 +82,32 @@ def processes(session: Session) -> list[ProcessRow]:
     ):
         counts.setdefault(def_id, {})[status] = n
     out: dict[str, ProcessRow] = {}
+    first_with: dict[tuple[str, str], int] = {}  # (key, content) → the first version that had it
     for d in session.scalars(
-        select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version.desc())
+        select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
     ):
         c = counts.get(d.id, {})
+        content = definitions.closure_digest(d.files)  # a rollback's record hash differs, its content not
+        first = first_with.setdefault((d.key, content), d.version)
         row = out.setdefault(d.key, ProcessRow(d.key, d.name))
-        row.versions.append(
+        row.versions.insert(
+            0,
             VersionRow(
                 d.id,
                 d.key,
                 d.name,
                 d.version,
-                d.content_hash,
+                content,
                 d.file_name,
                 d.deployed_at,
                 d.deployed_by,
                 d.change_note or "",
                 running=sum(c.get(s, 0) for s in ("running", "suspended", "error")),
                 total=sum(c.values()),
-            )
+                restores=first if first != d.version else None,
+            ),
         )
+        row.name = d.name  # the newest version's name
     return list(out.values())
 
 
@@ -110,14 +118,14 @@ def definition(session: Session, key: str, version: int | None = None) -> Proces
         select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
     )
     if d is None:
-        raise NotFound(f"process '{key}' has no version {version}")
+        raise NotFound(N_("Process “%(key)s” has no version %(version)s."), key=key, version=version)
     return d
 
 
 def _content(session: Session, digest: str) -> bytes:
     text = session.scalar(select(SourceFile.content).where(SourceFile.content_hash == digest))
     if text is None:
-        raise NotFound(f"source file {digest[:12]} is missing")
+        raise NotFound(N_("Source file %(digest)s is missing."), digest=digest[:12])
     return text.encode("utf-8")
 
 
@@ -177,7 +185,7 @@ def operation_catalog(operations: OperationRegistry) -> list[dict[str, Any]]:
 
 
 def role_catalog() -> list[dict[str, str]]:
-    return [{"code": code, "zh": zh, "en": en} for code, (zh, en) in ROLES.items()]
+    return [{"code": r.value, "zh": r.label("zh_CN"), "en": r.label("en")} for r in Role]
 
 
 # ----------------------------------------------------------------------------- submissions
@@ -191,23 +199,56 @@ class Submission:
     dmn: dict[str, bytes] = field(default_factory=dict)
     forms: dict[str, bytes] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, body: Any) -> Submission:
+    @staticmethod
+    def require_object(body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise DefinitionError(
-                "the request is not a JSON object",
-                [_finding("", "", "expected {files: {name: xml}, forms: {key: form}}")],
+                N_("The request is not a JSON object."),
+                [_finding("", "", f"expected {{files: {{name: xml}}, forms: {{key: form}}}}, not {_json_type(body)}")],
             )
+        return body
+
+    @classmethod
+    def from_json(cls, body: Any) -> Submission:
+        body = cls.require_object(body)
         sub = cls()
-        for name, xml in (body.get("files") or {}).items():
+        files, forms = _object(body, "files", "{name: xml}"), _object(body, "forms", "{key: form}")
+        for name, xml in files.items():
             if not isinstance(xml, str):
-                raise DefinitionError("bad request", [_finding(str(name), "", "file content must be text")])
+                raise DefinitionError(N_("The request is not valid."),
+                                      [_finding(str(name), "", "file content must be text")])
             target = sub.dmn if str(name).endswith(".dmn") else sub.bpmn
             target[_safe_name(str(name))] = xml.encode("utf-8")
-        for key, form in (body.get("forms") or {}).items():
-            raw = form if isinstance(form, str) else json.dumps(form, ensure_ascii=False, indent=2)
+        for key, form in forms.items():
+            if not isinstance(form, (str, dict)):
+                raise DefinitionError(N_("The request is not valid."), [_finding(
+                    f"forms/{key}.json", "", f"a form must be a JSON object or its text, not {_json_type(form)}")])
+            try:  # allow_nan=False: a number like 1e999 arrives as infinity, which JSON cannot hold
+                raw = form if isinstance(form, str) else json.dumps(form, ensure_ascii=False, indent=2,
+                                                                    allow_nan=False)
+            except ValueError:
+                raise DefinitionError(N_("The request is not valid."), [_finding(
+                    f"forms/{key}.json", "", "the form holds a number JSON cannot represent (such as 1e999)")]
+                ) from None
             sub.forms[str(key)] = raw.encode("utf-8")
         return sub
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+             type(None): "null", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _object(body: dict[str, Any], key: str, shape: str) -> dict[str, Any]:
+    """``body[key]`` when it is an object (absent or null: empty); anything else is named, not a 500."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DefinitionError(N_("The request is not valid."), [_finding(
+            "", "", f"'{key}' must be an object {shape}, not {_json_type(value)}")])
+    return value
 
 
 def _safe_name(name: str) -> str:
@@ -315,12 +356,12 @@ def deploy(
     """All or nothing through ``definitions.deploy``; returns the report and the differences deployed."""
     src, findings, roots = compose(session, sub)
     if findings:
-        raise DefinitionError("the diagrams cannot be deployed", findings)
+        raise DefinitionError(N_("The diagrams cannot be deployed."), findings)
     changes = differences(session, sub)
     try:
         report = definitions.deploy(session, rt, src, actor=actor, note=note.strip())
     except DefinitionError as exc:
-        raise DefinitionError(exc.message, _on_shapes(exc.findings, roots)) from None
+        raise DefinitionError(exc.msgid, _on_shapes(exc.findings, roots), **exc.params) from None
     return report, changes
 
 
@@ -477,7 +518,7 @@ def import_diagram(raw: bytes, name: str) -> tuple[str, bool]:
     sub = Submission(bpmn={name: raw})
     findings, roots = _submission_findings(sub)
     if findings:
-        raise DefinitionError("the file cannot be imported", findings)
+        raise DefinitionError(N_("The file cannot be imported."), findings)
     root = roots[name]
     missing_di = [f for f in structural_findings(name, root) if "diagram interchange" in f["problem"]]
     if root.find(f"{{{NS['bpmndi']}}}BPMNDiagram") is None or missing_di:
@@ -485,13 +526,13 @@ def import_diagram(raw: bytes, name: str) -> tuple[str, bool]:
             return bpmn_layout.layout(raw).decode("utf-8"), True
         except (ValueError, etree.XMLSyntaxError) as exc:
             raise DefinitionError(
-                "the file cannot be laid out", [_finding(name, "", f"automatic layout failed: {exc}")]
+                N_("The file cannot be laid out."), [_finding(name, "", f"automatic layout failed: {exc}")]
             ) from None
     try:
         return raw.decode("utf-8"), False
     except UnicodeDecodeError:
         raise DefinitionError(
-            "the file cannot be imported", [_finding(name, "", "the file is not UTF-8 text")]
+            N_("The file cannot be imported."), [_finding(name, "", "the file is not UTF-8 text")]
         ) from None
 
 

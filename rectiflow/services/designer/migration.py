@@ -17,14 +17,17 @@ from sqlalchemy.orm import Session
 
 from rectiflow import engine
 from rectiflow.db.runtime import ProcessDefinition, ProcessInstance, UserTask
+from rectiflow.domain.vocab import InstanceStatus, TaskStatus
 from rectiflow.engine import migration
 from rectiflow.errors import Conflict, NotFound
+from rectiflow.i18n import N_
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.workflow.definitions import bundle_for, definition_info
 from rectiflow.services.workflow.projections import snapshot
 from rectiflow.services.workflow.triggers import Trigger, _script_engine, finish
 
-ACTIVE = ("running", "suspended", "error")
+# Instances that have not ended: only they can move to another version.
+ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR)
 
 
 @dataclass
@@ -58,7 +61,7 @@ def candidates(session: Session, key: str) -> list[ProcessInstance]:
         .limit(1)
     )
     if newest is None:
-        raise NotFound(f"process '{key}' is not deployed")
+        raise NotFound(N_("Process “%(key)s” is not deployed."), key=key)
     return list(
         session.scalars(
             select(ProcessInstance)
@@ -75,9 +78,9 @@ def candidates(session: Session, key: str) -> list[ProcessInstance]:
 def _target(session: Session, inst: ProcessInstance, target_id: int) -> ProcessDefinition:
     target = session.get(ProcessDefinition, target_id)
     if target is None or target.key != inst.process_key:
-        raise NotFound(f"version {target_id} of process '{inst.process_key}' not found")
+        raise NotFound(N_("Version %(id)s of process “%(key)s” not found."), id=target_id, key=inst.process_key)
     if target.id == inst.definition_id:
-        raise Conflict(f"instance {inst.id} already runs version {target.version}")
+        raise Conflict(N_("Instance %(id)s already runs version %(version)s."), id=inst.id, version=target.version)
     return target
 
 
@@ -96,7 +99,7 @@ def dry_run(session: Session, rt: Runtime, instance_id: int, target_id: int) -> 
     """What migrating would do, computed on a throw-away copy. Writes nothing."""
     inst = session.get(ProcessInstance, instance_id)
     if inst is None:
-        raise NotFound(f"process instance {instance_id} not found")
+        raise NotFound(N_("Process instance %(id)s not found."), id=instance_id)
     target = _target(session, inst, target_id)
     old, wf = _load(session, rt, inst)
     before = _ready(wf)
@@ -118,11 +121,11 @@ def migrate(
     changed since the dry run (``expected_version``) or changes while we write."""
     inst = session.get(ProcessInstance, instance_id)
     if inst is None:
-        raise NotFound(f"process instance {instance_id} not found")
+        raise NotFound(N_("Process instance %(id)s not found."), id=instance_id)
     if inst.status not in ACTIVE:
-        raise Conflict(f"instance {inst.id} is {inst.status}")
+        raise Conflict(N_("Instance %(id)s is %(instance_status)s."), id=inst.id, instance_status=inst.status)
     if expected_version is not None and expected_version != inst.state_version:
-        raise Conflict(f"instance {inst.id} changed since the dry run; run the dry run again")
+        raise Conflict(N_("Instance %(id)s changed since the dry run; run the dry run again."), id=inst.id)
     target = _target(session, inst, target_id)
     old, wf = _load(session, rt, inst)
     bundle = bundle_for(session, rt, target)
@@ -132,10 +135,10 @@ def migrate(
     before = snapshot(wf)
     plan = migration.apply(rt.serializer.registry, wf, proc.spec, proc.subprocess_specs)
     if not plan.allowed:
-        raise Conflict(f"instance {inst.id} cannot be migrated: " + "; ".join(plan.reasons), reasons=plan.reasons)
+        raise Conflict(N_("Instance %(id)s cannot be migrated: %(reasons)s"), id=inst.id, reasons=plan.reasons)
     trig = Trigger(inst, wf, bundle, actor, target.files.get("forms", {}), before=before)
     trig_ref.append(trig)
-    if inst.status == "running":
+    if inst.status == InstanceStatus.RUNNING:
         engine.run(wf, rt.clock)
     inst.definition_id = target.id
     finish(
@@ -164,7 +167,7 @@ def _refresh_user_tasks(session: Session, trig: Trigger) -> None:
             continue
         session.execute(
             update(UserTask)
-            .where(UserTask.id == t.task_id, UserTask.status == "ready")
+            .where(UserTask.id == t.task_id, UserTask.status == TaskStatus.READY)
             .values(
                 name=meta.name,
                 role=meta.role or "",

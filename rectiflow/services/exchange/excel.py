@@ -25,21 +25,31 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rectiflow.db.domain import Problem, Round
+from rectiflow.db.domain import Round
 from rectiflow.db.org import Unit
 from rectiflow.domain import schedules
+from rectiflow.domain.vocab import ProblemStatus, WarningColour
 from rectiflow.errors import InvalidInput
-from rectiflow.services.chain import ledger as chain_ledger
+from rectiflow.i18n import N_, Message, default_locale, normalise, translate
+from rectiflow.read import ledger as read_ledger
+from rectiflow.read.ledger import LedgerFilter
+from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.chain import rounds as chain
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
+# Every row counts here, blank or not: a 500 KB sheet declaring A1:XFD100001 with one far-right cell
+# per row cost 47 s of CPU when rows were padded to 16 384 columns and only non-blank rows counted.
+MAX_SHEET_ROWS = 5000
+MAX_COLUMNS = 64  # the header is looked for in these columns; cells beyond the last known column are not read
 MAX_UNCOMPRESSED = 100 * 1024 * 1024  # a 5 MB zip that inflates beyond this is refused (zip bomb)
 TEMPLATE_ROWS = 500  # rows pre-formatted with the dropdowns in the template
 SHEET_PROBLEMS = "问题清单"
 SHEET_INSTRUCTIONS = "填写说明"
 SHEET_LISTS = "代码表"
+# Error keys name the spreadsheet's places as the office's (Chinese) sheet does: a row and its header.
 FILE_KEY = "文件"
+HEADER_KEY = "表头"
 
 # (field, Chinese header, required, width, English aliases, other Chinese aliases)
 COLUMNS: list[tuple[str, str, bool, int, tuple[str, ...], tuple[str, ...]]] = [
@@ -91,9 +101,13 @@ ROUND_FIELD_LABELS = {
 }
 
 
+_HEADER_MARKERS = re.compile(r"\((必填|选填|可选|required|optional)\)")  # "问题类别（必填）" is 问题类别
+_CHINESE_DATE = re.compile(r"^(\d{4})[-年](\d{1,2})[-月](\d{1,2})日?$")  # 2025-4-30 or 2025年4月30日
+
+
 def _norm_header(value: Any) -> str:
     s = unicodedata.normalize("NFKC", str(value or "")).lower()
-    s = re.sub(r"\((必填|选填|可选|required|optional)\)", "", s)
+    s = _HEADER_MARKERS.sub("", s)
     return re.sub(r"[\s*:_\-.]", "", s)
 
 
@@ -118,10 +132,48 @@ def _category_options(taxonomy: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def problem_list_template(taxonomy_preset: str = "four_implementations") -> bytes:
-    """An empty problem list: Chinese headers, dropdowns from the taxonomy, an instructions sheet."""
+# The instructions sheet, (column, explanation), rendered in the reader's language. The columns are named by
+# their Chinese headers: the headers are the import format, whoever downloads the template.
+def _instructions(loc: str) -> list[tuple[str, str]]:
+    def _(msgid: str, **params: Any) -> str:
+        return translate(loc, msgid, params)
+
+    def required(field: str) -> str:
+        return _(N_("%(column)s (required)"), column=LABELS[field])
+
+    return [
+        (_(N_("Inspection feedback problem list: how to fill it in")), ""),
+        ("", ""),
+        (_(N_("Column")), _(N_("Explanation"))),
+        (required("number"), _(N_("A hierarchical number such as 1, 1.1 or 1.1.1 (Chinese outline numbering also "
+                                   "works); no number twice in one list."))),
+        (LABELS["aspect"], _(N_("The aspect of the feedback the problem belongs to."))),
+        (required("category"), _(N_("Choose from the dropdown; the code alone (such as 2.1) also works."))),
+        (LABELS["domain_tag"], _(N_("Optional; choose from the dropdown: %(tags)s."),
+                                 tags=tuple(schedules.BUSINESS_DOMAIN_TAGS))),
+        (required("feedback_text"), _(N_("The problem as the inspection team wrote it; it cannot be changed "
+                                         "once issued."))),
+        (required("department_code"), _(N_("The code of the responsible department inside the inspected unit "
+                                           "(its unit code in the system)."))),
+        (LABELS["functional_department_code"], _(N_("Optional; the code of the functional department above "
+                                                     "that oversees the matter."))),
+        ("", ""),
+        (_(N_("Limits")), _(N_("At most %(mb)s MB and %(rows)s problems; only .xlsx files are accepted."),
+                            mb=MAX_BYTES // (1024 * 1024), rows=MAX_ROWS)),
+        (_(N_("Checks")), _(N_("If any row is wrong nothing is imported, and every error is listed by row and "
+                               "column."))),
+        ("", ""),
+        (_(N_("Problem category code")), _(N_("Name"))),
+    ]
+
+
+def problem_list_template(taxonomy_preset: str = "four_implementations", locale: str | None = None) -> bytes:
+    """An empty problem list: Chinese headers (the import format), dropdowns from the taxonomy, an
+    instructions sheet in ``locale`` (the reader's; the default locale when None)."""
+    loc = normalise(locale) if locale else default_locale()
     if taxonomy_preset not in schedules.TAXONOMY_PRESETS:
-        raise InvalidInput("unknown taxonomy", errors={"taxonomy_preset": [f"未知的问题分类：{taxonomy_preset}"]})
+        raise InvalidInput(N_("Unknown problem taxonomy."), errors={
+            "taxonomy_preset": [Message(N_("Unknown problem taxonomy: %(name)s"), name=taxonomy_preset)]})
     taxonomy = schedules.TAXONOMY_PRESETS[taxonomy_preset]
     categories = _category_options(taxonomy)
     wb = Workbook()
@@ -146,11 +198,11 @@ def problem_list_template(taxonomy_preset: str = "four_implementations") -> byte
             dim.number_format = "@"
 
     lists = wb.create_sheet(SHEET_LISTS)
-    lists["A1"], lists["B1"] = "问题类别", "业务领域"
+    lists["A1"], lists["B1"] = translate(loc, N_("Problem category")), translate(loc, N_("Business domain"))
     for r, value in enumerate(categories, start=2):
-        lists.cell(row=r, column=1, value=value)
+        put_cell(lists, r, 1, value)
     for r, tag in enumerate(schedules.BUSINESS_DOMAIN_TAGS, start=2):
-        lists.cell(row=r, column=2, value=tag)
+        put_cell(lists, r, 2, tag)
     lists.column_dimensions["A"].width = 48
     lists.column_dimensions["B"].width = 16
     lists.sheet_state = "hidden"
@@ -161,18 +213,18 @@ def problem_list_template(taxonomy_preset: str = "four_implementations") -> byte
         formula1=f"'{SHEET_LISTS}'!$A$2:$A${len(categories) + 1}",
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="问题类别",
-        error="请从下拉列表中选择问题类别",
-        promptTitle="问题类别",
-        prompt="从下拉列表选择（二级类别）",
+        errorTitle=translate(loc, N_("Problem category")),
+        error=translate(loc, N_("Choose a problem category from the dropdown.")),
+        promptTitle=translate(loc, N_("Problem category")),
+        prompt=translate(loc, N_("Choose from the dropdown (second-level category).")),
     )
     tag_dv = DataValidation(
         type="list",
         formula1=f"'{SHEET_LISTS}'!$B$2:$B${len(schedules.BUSINESS_DOMAIN_TAGS) + 1}",
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="业务领域",
-        error="请从下拉列表中选择业务领域",
+        errorTitle=translate(loc, N_("Business domain")),
+        error=translate(loc, N_("Choose a business domain from the dropdown.")),
     )
     ws.add_data_validation(cat_dv)
     ws.add_data_validation(tag_dv)
@@ -180,29 +232,16 @@ def problem_list_template(taxonomy_preset: str = "four_implementations") -> byte
     tag_dv.add(f"D2:D{last}")
 
     info = wb.create_sheet(SHEET_INSTRUCTIONS)
-    lines: list[tuple[str, str]] = [
-        ("巡察反馈问题清单 填写说明", ""),
-        ("", ""),
-        ("列", "说明"),
-        ("问题编号（必填）", "层级编号，如 1、1.1、1.1.1，也可写作 一、1、(1)；同一清单内不得重复。"),
-        ("方面", "问题所属方面，如“落实全面从严治党战略部署”。"),
-        ("问题类别（必填）", "从下拉列表选择；也可只填编码（如 2.1）。"),
-        ("业务领域", "可选，从下拉列表选择：" + "、".join(schedules.BUSINESS_DOMAIN_TAGS) + "。"),
-        ("反馈问题描述（必填）", "巡察组反馈的问题原文，下发后不可修改。"),
-        ("责任部门编码（必填）", "被巡察单位内的责任部门编码（系统中的单位编码）。"),
-        ("职能部门编码", "可选，对口的上级职能部门编码。"),
-        ("", ""),
-        ("限制", f"文件不超过 {MAX_BYTES // (1024 * 1024)} MB，问题不超过 {MAX_ROWS} 行；只接受 .xlsx 格式。"),
-        ("校验", "任何一行有误则整个清单不导入，系统逐行列出错误（第几行、哪一列）。"),
-        ("", ""),
-        ("问题类别编码", "名称"),
-    ]
+    lines = _instructions(loc)
+    children: set[int] = set()  # rows of second-level categories, indented under their parent
     for top in taxonomy:
         lines.append((top["code"], top["name"]))
-        lines.extend((c["code"], "　" + c["name"]) for c in top.get("children", ()))
+        for c in top.get("children", ()):
+            lines.append((c["code"], c["name"]))
+            children.add(len(lines))
     for r, (a, b) in enumerate(lines, start=1):
-        info.cell(row=r, column=1, value=a)
-        info.cell(row=r, column=2, value=b)
+        put_cell(info, r, 1, a)
+        put_cell(info, r, 2, b).alignment = Alignment(indent=1 if r in children else 0)
     info["A1"].font = Font(bold=True, size=14)
     for cell in ("A3", "B3", f"A{len(lines) - len(_category_options(taxonomy))}"):
         info[cell].font = Font(bold=True)
@@ -210,6 +249,21 @@ def problem_list_template(taxonomy_preset: str = "four_implementations") -> byte
     info.column_dimensions["B"].width = 90
     wb.move_sheet(info, offset=-1)  # instructions before the hidden code lists
     return _save(wb)
+
+
+# A cell beginning with one of these is a formula to Excel (openpyxl even stores "=..." as one): an
+# exported problem text "=HYPERLINK(...)" would run when the office opens the ledger.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def put_cell(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write ``value`` into a cell of an export; text that Excel would read as a formula stays text
+    (a string cell with the quote prefix, as when a user types ' before it)."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
 
 
 def _save(wb: Workbook) -> bytes:
@@ -303,46 +357,69 @@ def _category(value: Any, taxonomy: list[dict[str, Any]]) -> str:
     return found[0] if len(found) == 1 else text
 
 
+def row_key(row: int) -> str:
+    return f"第{row}行"
+
+
 def _key(row: int, field: str) -> str:
-    return f"第{row}行 {LABELS.get(field, field)}"
+    return f"{row_key(row)} {LABELS.get(field, field)}"
 
 
-def _bad_file(message: str) -> InvalidInput:
-    return InvalidInput(message, errors={FILE_KEY: [message]})
+def _bad_file(msgid: str, **params: Any) -> InvalidInput:
+    return InvalidInput(msgid, errors={FILE_KEY: [Message(msgid, **params)]}, **params)
 
 
 def _open_workbook(data: bytes) -> Any:
     if not isinstance(data, bytes | bytearray) or not data:
-        raise _bad_file("文件为空，请选择 .xlsx 格式的问题清单")
+        raise _bad_file(N_("The file is empty: choose a problem list in .xlsx format."))
     if len(data) > MAX_BYTES:
-        raise _bad_file(
-            f"文件过大（{len(data) / 1024 / 1024:.1f} MB），问题清单不得超过 {MAX_BYTES // (1024 * 1024)} MB"
-        )
+        raise _bad_file(N_("The file is too large (%(size).1f MB): a problem list may have at most %(max)d MB."),
+                        size=len(data) / 1024 / 1024, max=MAX_BYTES // (1024 * 1024))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _bad_file("这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 后再上传")
+        raise _bad_file(N_("This is an old Excel (.xls) file: save it as .xlsx in Excel and upload it again."))
     if data[:4] != b"PK\x03\x04":
-        raise _bad_file("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传")
+        raise _bad_file(N_("The file is not an Excel workbook (.xlsx): fill in the downloaded template and upload it."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             inflated = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile:
-        raise _bad_file("文件已损坏或不是 Excel 工作簿（.xlsx）") from None
+        raise _bad_file(N_("The file is damaged or not an Excel workbook (.xlsx).")) from None
     if "xl/workbook.xml" not in names:
-        raise _bad_file("文件不是 Excel 工作簿（.xlsx）：可能是 Word 文档或其他压缩文件")
+        raise _bad_file(N_("The file is not an Excel workbook (.xlsx): it may be a Word document or another archive."))
     if inflated > MAX_UNCOMPRESSED:
-        raise _bad_file("文件解压后过大，无法读取")
+        raise _bad_file(N_("The file is too large once unpacked and cannot be read."))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
             return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises a variety of errors on malformed packages
-        raise _bad_file("无法读取该 Excel 工作簿，文件可能已损坏；请另存为 .xlsx 后重试") from None
+        raise _bad_file(
+            N_("The Excel workbook cannot be read; it may be damaged: save it as .xlsx and try again.")) from None
+
+
+def _sheet_rows(ws: Any, min_row: int, max_col: int, max_row: int | None = None) -> Any:
+    """(row number, values) in sheet order, at most ``max_col`` cells each; a cell openpyxl cannot
+    convert (text in a cell without a type, a formula's text result, a shared string that does not
+    exist) is a 422 naming its row, not a 500."""
+    rows = ws.iter_rows(min_row=min_row, max_row=max_row, max_col=max_col, values_only=True)
+    r = min_row
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError):
+            raise _bad_file(N_("Row %(row)d cannot be read: a cell holds a value its type does not allow (a formula "
+                               "without a result type?). Save the file in Excel as .xlsx and upload it again."),
+                            row=r) from None
+        yield r, values
+        r += 1
 
 
 def _find_header(ws: Any) -> tuple[int, dict[str, int]] | None:
     """(header row number, {field: column index}) within the first 10 rows, or None."""
-    for r, values in enumerate(ws.iter_rows(min_row=1, max_row=10, values_only=True), start=1):
+    for r, values in _sheet_rows(ws, 1, MAX_COLUMNS, max_row=10):
         cols: dict[str, int] = {}
         for c, v in enumerate(values):
             field = HEADER_ALIASES.get(_norm_header(v)) if v is not None else None
@@ -370,38 +447,45 @@ def read_problem_list(data: bytes, taxonomy_preset: str = "four_implementations"
                 break
         if found is None:
             raise InvalidInput(
-                "no problem list found",
-                errors={"表头": ["未找到表头行：第一行应为 " + "、".join(c[1] for c in COLUMNS)]},
+                N_("No problem list found."),
+                errors={HEADER_KEY: [Message(N_("No header row found: the first row should be %(columns)s"),
+                                       columns=tuple(c[1] for c in COLUMNS))]},
             )
         header_row, cols = found
         missing = [f for f in REQUIRED if f not in cols]
         if missing:
             raise InvalidInput(
-                "required columns missing",
-                errors={f"表头 {LABELS[f]}": [f"缺少必填列“{LABELS[f]}”"] for f in missing},
+                N_("Required columns are missing."),
+                errors={f"{HEADER_KEY} {LABELS[f]}": [Message(N_("The required column “%(column)s” is missing."),
+                                                      column=LABELS[f])] for f in missing},
             )
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Any]] = {}
         rows: list[dict[str, Any]] = []
         seen: dict[str, int] = {}
-        for r, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        for r, values in _sheet_rows(ws, header_row + 1, max(cols.values()) + 1):
+            if r > MAX_SHEET_ROWS:  # counted before the blank-row skip: blank rows cost reading too
+                raise _bad_file(N_("The sheet has more than %(max)d rows (blank rows included): delete the rows "
+                                   "below the list or split it and import it in parts."), max=MAX_SHEET_ROWS)
             cells = {f: (values[c] if c < len(values) else None) for f, c in cols.items()}
             if all(_cell_text(v) == "" for v in cells.values()):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise _bad_file(f"问题清单超过 {MAX_ROWS} 行，请拆分后分批导入")
+                raise _bad_file(N_("The problem list has more than %(max)d rows: split it and import it in parts."),
+                                    max=MAX_ROWS)
             for f in REQUIRED:
                 if _cell_text(cells.get(f)) == "":
-                    errors.setdefault(_key(r, f), []).append("必填")
+                    errors.setdefault(_key(r, f), []).append(Message(N_("Required.")))
             raw_number = cells.get("number")
             number = ""
             if _cell_text(raw_number):
                 number = normalise_number(raw_number) or ""
                 if not number:
-                    errors.setdefault(_key(r, "number"), []).append(
-                        f"无法识别的编号“{_cell_text(raw_number)}”，应为 1.1.1 或 一、1、(1) 形式"
-                    )
+                    errors.setdefault(_key(r, "number"), []).append(Message(
+                        N_("Cannot read the number “%(value)s”: write it like 1.1.1."), value=_cell_text(raw_number)))
                 elif number in seen:
-                    errors.setdefault(_key(r, "number"), []).append(f"编号 {number} 重复（与第{seen[number]}行相同）")
+                    errors.setdefault(_key(r, "number"), []).append(Message(
+                        N_("Number %(number)s appears twice (the same as row %(row)s)."), number=number,
+                        row=seen[number]))
                 else:
                     seen[number] = r
             item: dict[str, Any] = {
@@ -422,31 +506,34 @@ def read_problem_list(data: bytes, taxonomy_preset: str = "four_implementations"
                     item["deadline"] = _cell_text(dl)
                 else:
                     text = unicodedata.normalize("NFKC", _cell_text(dl)).replace("/", "-").replace(".", "-")
-                    m = re.match(r"^(\d{4})[-年](\d{1,2})[-月](\d{1,2})日?$", text)
+                    m = _CHINESE_DATE.match(text)
                     if m:
                         item["deadline"] = f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
                     else:
-                        errors.setdefault(_key(r, "deadline"), []).append(f"无法识别的日期“{_cell_text(dl)}”")
+                        errors.setdefault(_key(r, "deadline"), []).append(
+                            Message(N_("Cannot read the date “%(value)s”."), value=_cell_text(dl)))
             rows.append(item)
         if not rows and not errors:
-            raise InvalidInput("empty problem list", errors={"问题清单": ["问题清单为空：表头下没有任何问题"]})
+            raise InvalidInput(N_("The problem list is empty."), errors={
+                SHEET_PROBLEMS: [Message(N_("The problem list is empty: there are no problems below the header."))]})
         if errors:
             raise InvalidInput(
-                f"问题清单有 {sum(len(v) for v in errors.values())} 处错误，未导入任何内容", errors=errors
+                N_("The problem list has %(count)d errors; nothing was imported."), errors=errors,
+                count=sum(len(v) for v in errors.values()),
             )
         return rows
     finally:
         wb.close()
 
 
-def map_round_errors(errors: dict[str, list[str]], rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+def map_round_errors(errors: dict[str, list[Any]], rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """``create_round``'s ``problems[3].category`` → ``第5行 问题类别``; round fields → Chinese labels."""
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[Any]] = {}
     for path, msgs in errors.items():
         m = re.match(r"^problems\[(\d+)\](?:\.(\w+))?$", path)
         if m and int(m.group(1)) < len(rows):
             row = rows[int(m.group(1))]["row"]
-            key = _key(row, m.group(2)) if m.group(2) else f"第{row}行"
+            key = _key(row, m.group(2)) if m.group(2) else row_key(row)
         else:
             key = ROUND_FIELD_LABELS.get(path, path)
         out.setdefault(key, []).extend(msgs)
@@ -474,8 +561,25 @@ def import_round(
     taxonomy_preset: str = "four_implementations",
     **round_fields: Any,
 ) -> Round:
-    """Read the workbook and open the round (``create_round``); errors name spreadsheet rows."""
+    """Read the workbook and open the round (``create_round``); errors name spreadsheet rows.
+
+    Reading a workbook takes CPU: callers holding a write transaction should read it first with
+    ``read_problem_list`` and then call ``open_round`` (the web upload and the CLI do)."""
     rows = read_problem_list(data, taxonomy_preset)
+    return open_round(session, rt, actor=actor, rows=rows, taxonomy_preset=taxonomy_preset, **round_fields)
+
+
+def open_round(
+    session: Session,
+    rt: Any,
+    *,
+    actor: Any,
+    rows: list[dict[str, Any]],
+    taxonomy_preset: str = "four_implementations",
+    **round_fields: Any,
+) -> Round:
+    """The writing half of an import: the rows ``read_problem_list`` returned become a round."""
+    rows = [dict(r) for r in rows]
     _resolve_units(session, rows)
     problems = [{k: v for k, v in r.items() if k != "row"} for r in rows]
     try:
@@ -485,31 +589,35 @@ def import_round(
     except InvalidInput as exc:
         mapped = map_round_errors(exc.errors, rows)
         raise InvalidInput(
-            f"问题清单有 {sum(len(v) for v in mapped.values())} 处错误，未导入任何内容", errors=mapped
+            N_("The problem list has %(count)d errors; nothing was imported."), errors=mapped,
+            count=sum(len(v) for v in mapped.values()),
         ) from exc
 
 
 # ---------------------------------------------------------------------------- ledger export
 
+# (row key, column title as a message id, width). The export is read by whoever downloads it: titles, labels
+# and the summary come out in their language (the problem texts are the round's own data).
 LEDGER_COLUMNS: list[tuple[str, str, int]] = [
-    ("round_title", "巡察轮次", 24),
-    ("number", "问题编号", 10),
-    ("aspect", "方面", 24),
-    ("category_label", "问题类别", 30),
-    ("domain_tag", "业务领域", 12),
-    ("feedback_text", "反馈问题描述", 50),
-    ("department", "责任部门", 18),
-    ("department_code", "责任部门编码", 16),
-    ("status_label", "整改状态", 14),
-    ("colour_label", "预警", 10),
-    ("deadline", "整改时限", 12),
-    ("supervised_label", "挂牌督办", 10),
-    ("yellow_count", "黄色预警次数", 12),
-    ("red_count", "红色预警次数", 12),
-    ("returned_count", "退回次数", 10),
-    ("closed_on", "销号日期", 12),
+    ("round_title", N_("Inspection round"), 24),
+    ("number", N_("Problem number"), 10),
+    ("aspect", N_("Aspect"), 24),
+    ("category_label", N_("Problem category"), 30),
+    ("domain_tag", N_("Business domain"), 12),
+    ("feedback_text", N_("Feedback (problem description)"), 50),
+    ("department", N_("Responsible department"), 18),
+    ("department_code", N_("Responsible department code"), 16),
+    ("status_label", N_("Rectification status"), 14),
+    ("colour_label", N_("Warning"), 10),
+    ("deadline", N_("Rectification deadline"), 12),
+    ("supervised_label", N_("Listed supervision"), 10),
+    ("yellow_count", N_("Yellow warnings"), 12),
+    ("red_count", N_("Red warnings"), 12),
+    ("returned_count", N_("Times returned"), 10),
+    ("closed_on", N_("Closed on"), 12),
 ]
-COLOUR_LABELS = {"none": "正常", "green": "绿色预警", "yellow": "黄色预警", "red": "红色预警（超期）"}
+SHEET_LEDGER = N_("Rectification ledger")
+SHEET_SUMMARY = N_("Figures")
 
 
 def _category_names(taxonomy: list[dict[str, Any]]) -> dict[str, str]:
@@ -521,20 +629,18 @@ def _category_names(taxonomy: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-def export_ledger(session: Session, actor: Any, filters: dict[str, Any] | None = None) -> bytes:
-    """综合查询 as .xlsx: the problems the actor may see (``chain_ledger.ledger_rows``), plus a summary sheet."""
-    f = dict(filters or {})
-    supervised = f.pop("supervised", None)
-    rows = chain_ledger.ledger_rows(session, actor, f)
-    ids = [r["id"] for r in rows]
-    sup_ids: set[int] = set()
-    for i in range(0, len(ids), 500):
-        sup_ids |= set(
-            session.scalars(select(Problem.id).where(Problem.id.in_(ids[i : i + 500]), Problem.supervised)).all()
-        )
-    if supervised in ("1", "0", True, False):
-        want = supervised in ("1", True)
-        rows = [r for r in rows if (r["id"] in sup_ids) == want]
+def export_ledger(session: Session, actor: Actor | None, f: LedgerFilter | None = None,
+                  locale: str | None = None) -> bytes:
+    """综合查询 as .xlsx: every problem of the ledger filter ``f`` the actor may see (the ledger page's rows,
+    unpaged: ``rectiflow.read.ledger``; actor None is the command line: every unit), plus a summary sheet,
+    in ``locale`` (the reader's; the command line's default locale when None)."""
+    loc = normalise(locale) if locale else default_locale()
+
+    def _(msgid: str) -> str:
+        return translate(loc, msgid)
+
+    rows = read_ledger.export_rows(session, actor, f or LedgerFilter())
+    sup_ids = {r["id"] for r in rows if r["supervised"]}
     cat_names: dict[int, dict[str, str]] = {}
     for r in rows:
         if r["round_id"] not in cat_names:
@@ -542,24 +648,25 @@ def export_ledger(session: Session, actor: Any, filters: dict[str, Any] | None =
             cat_names[r["round_id"]] = _category_names(rnd.taxonomy if rnd else [])
         name = cat_names[r["round_id"]].get(r["category"], "")
         r["category_label"] = f"{r['category']} {name}".strip()
-        r["colour_label"] = COLOUR_LABELS.get(r["colour"], r["colour"])
-        r["supervised_label"] = "是" if r["id"] in sup_ids else ""
+        r["status_label"] = ProblemStatus.label_of(r["status"], loc)
+        r["colour_label"] = WarningColour.label_of(r["colour"], loc)
+        r["supervised_label"] = _(N_("Yes")) if r["id"] in sup_ids else ""
         r["closed_on"] = (r["closed_at"] or "")[:10]
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "整改台账"
+    ws.title = _(SHEET_LEDGER)
     head_font, head_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="B22222")
     for c, (_field, title, width) in enumerate(LEDGER_COLUMNS, start=1):
-        cell = ws.cell(row=1, column=c, value=title)
+        cell = ws.cell(row=1, column=c, value=_(title))
         cell.font, cell.fill = head_font, head_fill
         cell.alignment = Alignment(horizontal="center", vertical="center")
         ws.column_dimensions[get_column_letter(c)].width = width
     for r_i, row in enumerate(rows, start=2):
         for c, (key, _title, _w) in enumerate(LEDGER_COLUMNS, start=1):
             value = row.get(key)
-            cell = ws.cell(row=r_i, column=c, value="" if value is None else value)
+            cell = put_cell(ws, r_i, c, "" if value is None else value)
             if key in ("number", "department_code"):
                 cell.number_format = "@"
             if key == "feedback_text":
@@ -568,28 +675,28 @@ def export_ledger(session: Session, actor: Any, filters: dict[str, Any] | None =
     if rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{len(rows) + 1}"
 
-    summary = wb.create_sheet("统计")
-    summary["A1"], summary["B1"] = "整改状态", "问题数"
+    summary = wb.create_sheet(_(SHEET_SUMMARY))
+    summary["A1"], summary["B1"] = _(N_("Rectification status")), _(N_("Problems"))
     by_status: dict[str, int] = {}
     by_colour: dict[str, int] = {}
     for row in rows:
         by_status[row["status"]] = by_status.get(row["status"], 0) + 1
         by_colour[row["colour"]] = by_colour.get(row["colour"], 0) + 1
     r_i = 2
-    for code, label in chain.PROBLEM_STATUSES.items():
+    for code, label in ProblemStatus.labels(loc).items():
         summary.cell(row=r_i, column=1, value=label)
         summary.cell(row=r_i, column=2, value=by_status.get(code, 0))
         r_i += 1
-    summary.cell(row=r_i, column=1, value="合计").font = Font(bold=True)
+    summary.cell(row=r_i, column=1, value=_(N_("Total"))).font = Font(bold=True)
     summary.cell(row=r_i, column=2, value=len(rows)).font = Font(bold=True)
     r_i += 2
-    summary.cell(row=r_i, column=1, value="预警").font = Font(bold=True)
-    for code, label in COLOUR_LABELS.items():
+    summary.cell(row=r_i, column=1, value=_(N_("Warning"))).font = Font(bold=True)
+    for code, label in WarningColour.labels(loc).items():
         r_i += 1
         summary.cell(row=r_i, column=1, value=label)
         summary.cell(row=r_i, column=2, value=by_colour.get(code, 0))
     r_i += 2
-    summary.cell(row=r_i, column=1, value="挂牌督办")
+    summary.cell(row=r_i, column=1, value=_(N_("Listed supervision")))
     summary.cell(row=r_i, column=2, value=sum(1 for row in rows if row["supervised_label"]))
     summary["A1"].font = summary["B1"].font = Font(bold=True)
     summary.column_dimensions["A"].width = 22

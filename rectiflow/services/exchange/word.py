@@ -21,35 +21,36 @@ from sqlalchemy.orm import Session
 
 from rectiflow.clock import WallClock
 from rectiflow.db.domain import Problem, Round
+from rectiflow.domain.vocab import AcceptanceDecision, AcceptanceStep, DeadlineType, ProblemStatus
 from rectiflow.errors import NotFound
+from rectiflow.i18n import N_, default_locale, normalise, translate
 from rectiflow.services.chain import ledger as chain_ledger
 from rectiflow.services.chain import reports as chain_reports
-from rectiflow.services.chain import rounds as chain
 
-DECISIONS = {"submit": "提交", "approve": "同意", "return": "退回"}
+# The documents are written in their reader's language (the web passes the request's, the CLI the default);
+# the records they quote (problem texts, opinions, names) are data and stay as written.
 REPORT_TITLES = chain_reports.REPORT_TITLES
 FILL = chain_reports.FILL
-DEADLINE_TYPES = {
-    "immediate": "立行立改",
-    "by_date": "限期完成",
-    "by_date_then_ongoing": "限期完成并长期坚持",
-    "ongoing": "长期坚持",
-}
+_FONTS = {"body": "宋体", "title": "黑体"}  # the fonts of an official paper: font names, not text
+
+
+def _locale(locale: str | None) -> str:
+    return normalise(locale) if locale else default_locale()
 
 
 def _document(title: str) -> Any:
     doc = Document()
     normal = doc.styles["Normal"]
-    normal.font.name = "宋体"
+    normal.font.name = _FONTS["body"]
     normal.font.size = Pt(12)
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), _FONTS["body"])
     head = doc.add_paragraph()
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = head.add_run(title)
     run.bold = True
     run.font.size = Pt(18)
-    run.font.name = "黑体"
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "黑体")
+    run.font.name = _FONTS["title"]
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), _FONTS["title"])
     return doc
 
 
@@ -91,117 +92,139 @@ def _kv_table(doc: Any, rows: list[tuple[str, str]]) -> Any:
 # ---------------------------------------------------------------------------- closure form
 
 
-def closure_form(session: Session, problem_id: int) -> bytes:
+CLOSURE_FORM = N_("Problem rectification closure approval form")
+
+
+def closure_form(session: Session, problem_id: int, locale: str | None = None) -> bytes:
     """问题整改销号审批表 for one problem: the problem, its measures and the whole acceptance trail."""
     p = session.get(Problem, int(problem_id))
     if p is None:
-        raise NotFound(f"problem {problem_id} not found")
+        raise NotFound(N_("Problem %(id)s not found."), id=problem_id)
+    loc = _locale(locale)
+
+    def _(msgid: str, **params: Any) -> str:
+        return translate(loc, msgid, params)
+
     rnd = p.round
-    doc = _document("问题整改销号审批表")
-    sub = doc.add_paragraph(f"{rnd.title}（{rnd.year}年第{rnd.number}轮）")
+    doc = _document(_(CLOSURE_FORM))
+    sub = doc.add_paragraph(_(N_("%(title)s (round %(number)s of %(year)s)"), title=rnd.title, year=rnd.year,
+                              number=rnd.number))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    closed = p.status == "closed"
+    closed = p.status == ProblemStatus.CLOSED
     _kv_table(
         doc,
         [
-            ("被巡察单位", _unit_name(session, rnd.unit_id)),
-            ("问题编号", p.number),
-            ("方面", p.aspect or ""),
-            ("问题类别", _category_label(rnd, p.category)),
-            ("业务领域", p.domain_tag or ""),
-            ("反馈问题", p.feedback_text),
-            ("原因剖析", p.root_cause or ""),
-            ("责任部门", _unit_name(session, p.department_id)),
-            ("职能部门", _unit_name(session, p.functional_department_id)),
-            ("整改时限", p.deadline.isoformat() if p.deadline else ""),
-            ("整改状态", chain.PROBLEM_STATUSES.get(p.status, p.status)),
-            ("销号日期", _local_date(p.closed_at) if closed else "（尚未销号）"),
+            (_(N_("Inspected unit")), _unit_name(session, rnd.unit_id)),
+            (_(N_("Problem number")), p.number),
+            (_(N_("Aspect")), p.aspect or ""),
+            (_(N_("Problem category")), _category_label(rnd, p.category)),
+            (_(N_("Business domain")), p.domain_tag or ""),
+            (_(N_("Feedback")), p.feedback_text),
+            (_(N_("Root cause analysis")), p.root_cause or ""),
+            (_(N_("Responsible department")), _unit_name(session, p.department_id)),
+            (_(N_("Functional department")), _unit_name(session, p.functional_department_id)),
+            (_(N_("Rectification deadline")), p.deadline.isoformat() if p.deadline else ""),
+            (_(N_("Rectification status")), ProblemStatus.label_of(p.status, loc)),
+            (_(N_("Closed on")), _local_date(p.closed_at) if closed else _(N_("(not closed yet)"))),
         ],
     )
-    doc.add_heading("整改措施及完成情况", level=2)
+    doc.add_heading(_(N_("Rectification measures and their completion")), level=2)
     if p.measures:
         t = doc.add_table(rows=1, cols=5)
         t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, ("序号", "整改措施", "整改标准", "完成进度", "时限"), strict=True):
-            cell.text = text
+        for cell, text in zip(t.rows[0].cells, (N_("Seq."), N_("Rectification measure"), N_("Standard"),
+                                                 N_("Progress"), N_("Deadline")), strict=True):
+            cell.text = _(text)
         for m in p.measures:
             cells = t.add_row().cells
             cells[0].text = str(m.seq)
             cells[1].text = m.text + (f"\n{m.progress_text}" if m.progress_text else "")
             cells[2].text = m.target or ""
             cells[3].text = f"{m.progress}%"
-            dl = DEADLINE_TYPES.get(m.deadline_type, m.deadline_type)
+            dl = DeadlineType.label_of(m.deadline_type, loc)
             cells[4].text = f"{dl} {m.deadline.isoformat()}" if m.deadline else dl
     else:
-        doc.add_paragraph("（尚未填报整改措施）")
+        doc.add_paragraph(_(N_("(no rectification measures reported yet)")))
 
-    doc.add_heading("验收销号流程", level=2)
+    doc.add_heading(_(N_("Acceptance and closure")), level=2)
     history = chain_ledger.acceptance_history(session, p.id)
     if history:
         t = doc.add_table(rows=1, cols=6)
         t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, ("次序", "环节", "结论", "意见", "办理人", "日期"), strict=True):
-            cell.text = text
+        for cell, text in zip(t.rows[0].cells, (N_("Attempt"), N_("Step"), N_("Decision"), N_("Opinion"),
+                                                 N_("Handled by"), N_("Date")), strict=True):
+            cell.text = _(text)
         for h in history:
             cells = t.add_row().cells
-            cells[0].text = f"第{h['attempt']}次"
-            cells[1].text = h["step_label"]
-            cells[2].text = DECISIONS.get(h["decision"], h["decision"])
+            cells[0].text = _(N_("Attempt %(n)s"), n=h["attempt"])
+            cells[1].text = AcceptanceStep.label_of(h["step"], loc)
+            cells[2].text = AcceptanceDecision.label_of(h["decision"], loc)
             cells[3].text = h["opinion"] or ""
             cells[4].text = _user_name(session, h["by_user"])
             cells[5].text = _local_date(h["at"])
     else:
-        doc.add_paragraph("（尚未提出验收申请）")
-    returned = [h for h in history if h["decision"] == "return"]
+        doc.add_paragraph(_(N_("(no application for acceptance yet)")))
+    returned = [h for h in history if h["decision"] == AcceptanceDecision.RETURN]
     if returned:
-        doc.add_paragraph(f"退回重改 {len(returned)} 次，退回意见均已保留在上表中。")
+        doc.add_paragraph(_(N_("Returned for rework %(count)s times; every return opinion is kept in the table "
+                               "above."), count=len(returned)))
     doc.add_paragraph("")
-    doc.add_paragraph("巡察工作领导小组意见：" + ("同意销号" if closed else "") + "\n\n签字：　　　　　　　日期：")
+    doc.add_paragraph(_(N_("Opinion of the inspection work leading group: closure approved\n\nSignature:"
+                           "              Date:")) if closed else
+                      _(N_("Opinion of the inspection work leading group:\n\nSignature:              Date:")))
     return _save(doc)
 
 
 # ---------------------------------------------------------------------------- report draft
 
 
-def report_draft(session: Session, round_id: int, kind: str, today: date | None = None) -> bytes:
+def report_draft(session: Session, round_id: int, kind: str, today: date | None = None,
+                 locale: str | None = None) -> bytes:
     """A statutory report pre-filled from the ledger: totals, one line per problem, overdue, supervised."""
     f = chain_reports.report_figures(session, round_id, kind, today or WallClock().today())
-    doc = _document(f"{chain_reports.title(f)}（草稿）")
-    doc.add_paragraph(chain_reports.meta_line(f))
-    doc.add_paragraph("巡察办、巡察工作领导小组：")
-    doc.add_paragraph(chain_reports.opening(f))
+    loc = _locale(locale)
 
-    doc.add_heading("一、总体情况", level=2)
-    doc.add_paragraph(
-        f"巡察反馈问题共 {f.total} 个，已销号 {f.closed} 个，销号率 {f.rate}；"
-        f"整改措施共 {len(f.measures)} 项，已完成 {f.done_measures} 项；超期未完成问题 {len(f.overdue)} 个。"
-    )
+    def _(msgid: str, **params: Any) -> str:
+        return translate(loc, msgid, params)
+
+    heading = [_(h) for h in chain_reports.HEADINGS]
+    none = _(chain_reports.NONE)
+    doc = _document(_(N_("%(title)s (draft)"), title=chain_reports.title(f, loc)))
+    doc.add_paragraph(chain_reports.meta_line(f, loc))
+    doc.add_paragraph(_(chain_reports.ADDRESSEE))
+    doc.add_paragraph(chain_reports.opening(f, loc))
+
+    doc.add_heading(heading[0], level=2)
+    doc.add_paragraph(_(N_("The inspection fed back %(total)s problems, %(closed)s closed, closure rate %(rate)s; "
+                           "%(measures)s rectification measures, %(done)s completed; %(overdue)s problems overdue."),
+                        total=f.total, closed=f.closed, rate=f.rate, measures=len(f.measures), done=f.done_measures,
+                        overdue=len(f.overdue)))
     t = doc.add_table(rows=1, cols=2)
     t.style = "Table Grid"
-    t.rows[0].cells[0].text, t.rows[0].cells[1].text = "整改状态", "问题数"
-    for label, n in f.status_rows():
+    t.rows[0].cells[0].text, t.rows[0].cells[1].text = _(N_("Rectification status")), _(N_("Problems"))
+    for label, n in f.status_rows(loc):
         cells = t.add_row().cells
         cells[0].text, cells[1].text = label, str(n)
     cells = t.add_row().cells
-    cells[0].text, cells[1].text = "合计", str(f.total)
+    cells[0].text, cells[1].text = _(N_("Total")), str(f.total)
 
-    doc.add_heading("二、问题整改情况", level=2)
+    doc.add_heading(heading[1], level=2)
     for p in f.problems:
-        doc.add_paragraph(chain_reports.problem_line(session, p))
+        doc.add_paragraph(chain_reports.problem_line(session, p, loc))
         for m in p.measures:
-            doc.add_paragraph(chain_reports.measure_line(m))
+            doc.add_paragraph(chain_reports.measure_line(m, loc))
 
-    doc.add_heading("三、超期未完成问题", level=2)
-    for line in [chain_reports.overdue_line(f, p) for p in f.overdue] or ["无。"]:
+    doc.add_heading(heading[2], level=2)
+    for line in [chain_reports.overdue_line(f, p, loc) for p in f.overdue] or [none]:
         doc.add_paragraph(line)
 
-    doc.add_heading("四、挂牌督办事项", level=2)
-    for line in chain_reports.supervision_lines(session, f) or ["无。"]:
+    doc.add_heading(heading[3], level=2)
+    for line in chain_reports.supervision_lines(session, f, loc) or [none]:
         doc.add_paragraph(line)
 
-    doc.add_heading("五、存在的不足和下一步工作打算", level=2)
-    doc.add_paragraph(FILL)
+    doc.add_heading(heading[4], level=2)
+    doc.add_paragraph(_(FILL))
     doc.add_paragraph("")
-    end = doc.add_paragraph(f"中共{f.unit_name}委员会\n{FILL}年　月　日")
+    end = doc.add_paragraph("\n".join(chain_reports.signature(f, loc)))
     end.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     return _save(doc)

@@ -4,6 +4,11 @@ A definition version covers its closure (own BPMN file, the files of processes i
 forms named by its user tasks); its content hash is taken over that closure, so changing a form or
 a called process makes a new version of every process that uses it, and an instance always runs
 with exactly the files it started with.
+
+Deploying a closure equal to the latest version changes nothing; equal to an *older* version, it
+makes that content the latest again as a new version (a rollback by redeploy: the designer deploys
+v1's bytes after a bad v2). The new record points at the same stored files; its content hash
+names the record (the table keeps one row per key and hash), `closure_digest(files)` the content.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rectiflow import forms as formlib
 from rectiflow.db.runtime import ProcessDefinition, SourceFile
 from rectiflow.engine import ParsedBundle, parse_bundle, sandbox
 from rectiflow.errors import DefinitionError, NotFound
+from rectiflow.i18n import N_
 from rectiflow.roles import ROLES
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.workflow.operations import OperationRegistry
@@ -52,6 +58,12 @@ class Sources:
 class DeployReport:
     created: list[tuple[str, int]] = field(default_factory=list)
     unchanged: list[tuple[str, int]] = field(default_factory=list)
+    restored: list[tuple[str, int, int]] = field(default_factory=list)  # (key, new version, version restored)
+
+
+def closure_digest(closure: dict[str, Any]) -> str:
+    """The hash of what a version runs with, whichever record holds it."""
+    return sha256(json.dumps(closure, sort_keys=True).encode())
 
 
 def validate(sources: Sources, operations: OperationRegistry) -> tuple[ParsedBundle, dict[str, formlib.Form]]:
@@ -68,7 +80,7 @@ def validate(sources: Sources, operations: OperationRegistry) -> tuple[ParsedBun
     try:
         bundle = parse_bundle(sources.bpmn, sources.dmn)
     except DefinitionError as exc:
-        raise DefinitionError(exc.message, findings + exc.findings) from None
+        raise DefinitionError(exc.msgid, findings + exc.findings, **exc.params) from None
     findings.extend(_reference_findings(bundle, parsed_forms, sources, operations))
     # Notification templates are deployed with the code, but a template naming an unknown variable
     # must stop a deploy just like a diagram naming an unknown form.
@@ -76,7 +88,7 @@ def validate(sources: Sources, operations: OperationRegistry) -> tuple[ParsedBun
 
     findings.extend(validate_templates())
     if findings:
-        raise DefinitionError("the diagrams cannot be deployed", findings)
+        raise DefinitionError(N_("The diagrams cannot be deployed."), findings)
     return bundle, parsed_forms
 
 
@@ -123,22 +135,30 @@ def deploy(session: Session, rt: Runtime, sources: Sources, *, actor: str, note:
     }
     for pid, proc in sorted(bundle.processes.items()):
         closure = _closure(pid, bundle, file_hashes)
-        digest = sha256(json.dumps(closure, sort_keys=True).encode())
-        existing = session.scalar(select(ProcessDefinition).where(
-            ProcessDefinition.key == pid, ProcessDefinition.content_hash == digest))
-        if existing is not None:
-            report.unchanged.append((pid, existing.version))
+        digest = closure_digest(closure)
+        latest = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == pid)
+                                .order_by(ProcessDefinition.version.desc()).limit(1))
+        if latest is not None and closure_digest(latest.files) == digest:
+            report.unchanged.append((pid, latest.version))
             continue
-        version = (session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == pid))
-                   or 0) + 1
-        session.add(ProcessDefinition(key=pid, name=proc.name, version=version, content_hash=digest,
+        version = (latest.version if latest is not None else 0) + 1
+        earlier = session.scalar(select(ProcessDefinition.version).where(
+            ProcessDefinition.key == pid, ProcessDefinition.content_hash == digest))
+        record_hash = digest
+        if earlier is not None:  # a rollback: the same files under a new version and its own record hash
+            record_hash = sha256(f"{digest}:v{version}".encode())
+            report.restored.append((pid, version, earlier))
+        session.add(ProcessDefinition(key=pid, name=proc.name, version=version, content_hash=record_hash,
                                       file_name=proc.file, files=closure, change_note=note,
                                       deployed_at=now, deployed_by=actor))
         report.created.append((pid, version))
     session.flush()
     if report.created:
+        payload: dict[str, Any] = {"created": report.created, "note": note}
+        if report.restored:
+            payload["restored"] = report.restored
         audit.record(session, at=now, actor=actor, action="definitions.deployed", object_type="definition",
-                     payload={"created": report.created, "note": note})
+                     payload=payload)
     return report
 
 
@@ -166,7 +186,7 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
     d = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                        .order_by(ProcessDefinition.version.desc()).limit(1))
     if d is None:
-        raise NotFound(f"process '{key}' is not deployed")
+        raise NotFound(N_("Process “%(key)s” is not deployed."), key=key)
     return d
 
 
@@ -186,7 +206,7 @@ def definition_info(session: Session, rt: Runtime, definition_id: int) -> Defini
     if info is None:
         d = session.get(ProcessDefinition, definition_id)
         if d is None:
-            raise NotFound(f"process definition {definition_id} not found")
+            raise NotFound(N_("Process definition %(id)s not found."), id=definition_id)
         info = rt.definitions[definition_id] = DefinitionInfo(d.id, d.key, d.version, d.content_hash, d.files)
     return info
 
@@ -209,7 +229,7 @@ def form_for(session: Session, rt: Runtime, key: str, digest: str) -> formlib.Fo
     if cached is None:
         raw = _contents(session, [digest]).get(digest)
         if raw is None:
-            raise NotFound(f"form '{key}' version {digest[:12]} is missing")
+            raise NotFound(N_("Form “%(key)s” version %(version)s is missing."), key=key, version=digest[:12])
         cached = rt.forms[digest] = formlib.load_form(json.loads(raw), key)
     return cached
 

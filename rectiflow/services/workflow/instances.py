@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from rectiflow import engine
 from rectiflow.db.runtime import ProcessInstance, Timer, UserTask
+from rectiflow.domain.vocab import InstanceStatus, Role, TaskStatus, TimerStatus
 from rectiflow.errors import Conflict, NotFound
+from rectiflow.i18n import N_
 from rectiflow.services import audit
 from rectiflow.services.accounts.actors import Actor
 from rectiflow.services.runtime import Runtime
@@ -26,8 +28,8 @@ def start_instance(session: Session, rt: Runtime, process_key: str, data: dict[s
     proc = bundle.processes[process_key]
     now = rt.clock.now()
     inst = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
-                           title=title or proc.name, status="running", unit_id=unit_id, parent_id=parent_id,
-                           state="", audit_seq=0, audit_head="", started_by=actor, created_at=now,
+                           title=title or proc.name, status=InstanceStatus.RUNNING, unit_id=unit_id,
+                           parent_id=parent_id, state="", audit_seq=0, audit_head="", started_by=actor, created_at=now,
                            updated_at=now)
     session.add(inst)
     session.flush()  # the id is part of the data the diagram sees
@@ -42,7 +44,7 @@ def start_instance(session: Session, rt: Runtime, process_key: str, data: dict[s
         if engine.is_engine_error(exc):
             from rectiflow.services.workflow.triggers import EngineFailure
 
-            raise EngineFailure(f"the process failed at start: {exc}") from exc
+            raise EngineFailure(N_("The process failed at its start."), detail=str(exc)) from exc
         raise
     finish(session, rt, trig, "instance.started",
            {"process": process_key, "version": definition.version, "business_key": business_key})
@@ -72,28 +74,37 @@ def deliver_message(session: Session, rt: Runtime, instance_id: int, name: str, 
 
     trig = run_trigger(session, rt, inst, actor, "message.delivered", apply, {"message": name})
     if not delivered[0]:
-        raise Conflict(f"instance {instance_id} is not waiting for message '{name}'")
+        raise Conflict(N_("Instance %(id)s is not waiting for the message “%(name)s”."), id=instance_id, name=name)
     return trig
+
+
+# What an administrator may set (the key) and from which statuses.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    InstanceStatus.SUSPENDED: frozenset({InstanceStatus.RUNNING, InstanceStatus.ERROR}),
+    InstanceStatus.RUNNING: frozenset({InstanceStatus.SUSPENDED}),
+    InstanceStatus.TERMINATED: frozenset({InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR}),
+}
 
 
 def set_status(session: Session, rt: Runtime, instance_id: int, status: str, actor: Actor, reason: str = "") -> None:
     """Suspend, resume or terminate. A suspended instance accepts no trigger; its timers wait."""
-    actor.require_role("admin")
+    actor.require_role(Role.ADMIN)
     inst = session.get(ProcessInstance, instance_id, with_for_update=True)
     if inst is None:
-        raise NotFound(f"process instance {instance_id} not found")
-    allowed = {"suspended": {"running", "error"}, "running": {"suspended"},
-               "terminated": {"running", "suspended", "error"}}
-    if status not in allowed or inst.status not in allowed[status]:
-        raise Conflict(f"cannot change an instance from {inst.status} to {status}")
+        raise NotFound(N_("Process instance %(id)s not found."), id=instance_id)
+    if status not in TRANSITIONS or inst.status not in TRANSITIONS[status]:
+        raise Conflict(N_("An instance cannot change from %(instance_status)s to %(target_status)s."),
+                       instance_status=inst.status, target_status=status)
     now = rt.clock.now()
     inst.status, inst.updated_at = status, now
-    if status == "terminated":
+    if status == InstanceStatus.TERMINATED:
         inst.completed_at = now
-        for row in session.scalars(select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == "ready")):
-            row.status, row.completed_at = "cancelled", now
-        for t in session.scalars(select(Timer).where(Timer.instance_id == inst.id, Timer.status == "waiting")):
-            t.status = "cancelled"
+        ready = select(UserTask).where(UserTask.instance_id == inst.id, UserTask.status == TaskStatus.READY)
+        for row in session.scalars(ready):
+            row.status, row.completed_at = TaskStatus.CANCELLED, now
+        waiting = select(Timer).where(Timer.instance_id == inst.id, Timer.status == TimerStatus.WAITING)
+        for t in session.scalars(waiting):
+            t.status = TimerStatus.CANCELLED
     audit.record(session, at=now, actor=actor.username, action=f"instance.{status}", object_type="instance",
                  object_id=str(inst.id), payload={"reason": reason}, instance=inst)
     session.flush()

@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 
     from rectiflow.clock import Clock
     from rectiflow.config import Settings
+    from rectiflow.db.jobs import Job
     from rectiflow.services.runtime import Runtime
+
+# Called by the job runner in the transaction that records a failed attempt of a job:
+# (session, job, error, final). The operation's own transaction has rolled back by then.
+FailureHook = Callable[["Session", "Job", str, bool], None]
 
 
 @dataclass
@@ -55,6 +60,7 @@ class UnknownOperation(KeyError):
 class OperationRegistry:
     def __init__(self) -> None:
         self._ops: dict[str, Operation] = {}
+        self._failure_hooks: dict[str, FailureHook] = {}
 
     def register(self, op: Operation) -> Operation:
         if op.name in self._ops:
@@ -67,6 +73,14 @@ class OperationRegistry:
             return self._ops[name]
         except KeyError:
             raise UnknownOperation(name) from None
+
+    def on_failure(self, name: str, hook: FailureHook) -> None:
+        """Given at composition (``workers.registry``), next to the operation it belongs to."""
+        self.get(name)  # a hook for an operation nobody registered is a composition mistake
+        self._failure_hooks[name] = hook
+
+    def failure_hook(self, name: str) -> FailureHook | None:
+        return self._failure_hooks.get(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._ops

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from rectiflow import engine
+from rectiflow.db.jobs import Incident
 from rectiflow.db.org import Unit
 from rectiflow.db.raw import RawConnection
 from rectiflow.db.runtime import Timer, UserTask
 from rectiflow.domain.deadlines import due_instant
+from rectiflow.domain.vocab import IncidentKind, TaskStatus, TimerStatus
 from rectiflow.engine import sandbox
 from rectiflow.services.runtime import Runtime, UnitRef
 from rectiflow.services.uow import after_commit
@@ -53,9 +55,12 @@ class NextTask:
     role: str
 
 
+# Status codes are bound like any value (the vocabulary's members), never written into the text: one
+# more parameter costs nothing next to the round trip, and the statement text stays constant.
 _INSERT_TASK = ("INSERT INTO user_tasks (id, instance_id, process_key, element_id, name, title, role, unit_id,"
                 " unit_path, form_key, form_hash, due_at, status, context, draft, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?)")
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_CANCEL_TASK = "UPDATE user_tasks SET status = ?, completed_at = ? WHERE id = ? AND status = ?"
 
 
 def _sync_user_tasks(session: Session, raw: RawConnection, rt: Runtime, trig: Trigger,
@@ -66,8 +71,7 @@ def _sync_user_tasks(session: Session, raw: RawConnection, rt: Runtime, trig: Tr
     gone = before.ready - ready_ids - {trig.completed_task}
     if gone:  # e.g. an interrupting boundary event fired, or a parallel branch was cancelled
         ids = sorted(gone)
-        raw.executemany("UPDATE user_tasks SET status = 'cancelled', completed_at = ?"
-                        " WHERE id = ? AND status = 'ready'", [(raw.when(now), tid) for tid in ids])
+        raw.executemany(_CANCEL_TASK, [(TaskStatus.CANCELLED, raw.when(now), tid, TaskStatus.READY) for tid in ids])
         expire(session, UserTask, ids)
     out, rows = [], []
     for t in ready:
@@ -78,13 +82,14 @@ def _sync_user_tasks(session: Session, raw: RawConnection, rt: Runtime, trig: Tr
         unit = _scope_unit(session, rt, inst, meta.scope_expr, t.data)
         rows.append((
             t.task_id, inst.id, inst.process_key, t.element_id, meta.name,
-            _text(rt, meta.title_expr, t.data) or inst.title, meta.role or "",
+            _text(rt, meta.title_expr, t.data, session) or inst.title, meta.role or "",
             unit.id if unit else None, unit.path if unit else "/", meta.form_key,
-            trig.forms.get(meta.form_key or ""), raw.when(_due(rt, meta.due_expr, t.data)),
+            trig.forms.get(meta.form_key or ""), raw.when(_due(rt, meta.due_expr, t.data, session)), TaskStatus.READY,
             raw.json({k: t.data[k] for k in CONTEXT_KEYS if k in t.data}),
-            raw.json(_prefill(rt, meta.prefill_expr, t.data)), raw.when(now),
+            raw.json(_prefill(rt, meta.prefill_expr, t.data, session)), raw.when(now),
         ))
     raw.executemany(_INSERT_TASK, rows)
+    _record_exceeded(session, inst, now)
     return out
 
 
@@ -96,28 +101,49 @@ def expire(session: Session, entity: Any, ids: Any) -> None:
             session.expire(obj)
 
 
-def _evaluate(rt: Runtime, expr: str | None, data: dict[str, Any]) -> Any:
+# Expressions that ran out of their sandbox budget during this step (expression, error), per session:
+# the task still opens with its fallback, and the step records one incident naming the expression.
+_EXCEEDED = "rectiflow_budget_exceeded"
+
+
+def _evaluate(rt: Runtime, expr: str | None, data: dict[str, Any], session: Session | None = None) -> Any:
     if not expr:
         return None
     try:
         return sandbox.evaluate(expr, data, rt.helpers)
+    except sandbox.BudgetExceeded as exc:
+        if session is not None:
+            session.info.setdefault(_EXCEEDED, []).append((expr, str(exc)))
+        return None  # bounded, and the task must not be blocked by its title; an incident says why
     except sandbox.SandboxError:
         return None  # a missing value must not block the task; the page shows "no due date"
 
 
-def _prefill(rt: Runtime, expr: str | None, data: dict[str, Any]) -> dict[str, Any] | None:
+def _record_exceeded(session: Session, inst: Any, now: datetime) -> None:
+    """One open incident for the expressions of this step that exceeded their budget (a designer's
+    diagram to fix); the instance keeps running on the fallbacks."""
+    exceeded = session.info.pop(_EXCEEDED, [])
+    if exceeded:
+        lines = [f"{expr[:200]}: {error}" for expr, error in exceeded]
+        session.add(Incident(kind=IncidentKind.ENGINE, instance_id=inst.id, task_id=None, created_at=now,
+                             message=("expressions exceeded their sandbox budget; the tasks opened with "
+                                      "fallback values:\n" + "\n".join(lines))[:4000]))
+
+
+def _prefill(rt: Runtime, expr: str | None, data: dict[str, Any],
+             session: Session | None = None) -> dict[str, Any] | None:
     """The form's starting values: a draft the user edits instead of typing what the system knows."""
-    value = _evaluate(rt, expr, data)
+    value = _evaluate(rt, expr, data, session)
     return dict(value) if isinstance(value, dict) and value else None
 
 
-def _text(rt: Runtime, expr: str | None, data: dict[str, Any]) -> str:
-    value = _evaluate(rt, expr, data)
+def _text(rt: Runtime, expr: str | None, data: dict[str, Any], session: Session | None = None) -> str:
+    value = _evaluate(rt, expr, data, session)
     return str(value)[:500] if value is not None else ""
 
 
-def _due(rt: Runtime, expr: str | None, data: dict[str, Any]) -> datetime | None:
-    value = _evaluate(rt, expr, data)
+def _due(rt: Runtime, expr: str | None, data: dict[str, Any], session: Session | None = None) -> datetime | None:
+    value = _evaluate(rt, expr, data, session)
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -131,7 +157,7 @@ def _due(rt: Runtime, expr: str | None, data: dict[str, Any]) -> datetime | None
 
 def _scope_unit(session: Session, rt: Runtime, inst: Instance, expr: str | None,
                 data: dict[str, Any]) -> UnitRef | None:
-    value = _evaluate(rt, expr, data) if expr else data.get("unit_id", inst.unit_id)
+    value = _evaluate(rt, expr, data, session) if expr else data.get("unit_id", inst.unit_id)
     if value is None:
         value = inst.unit_id
     if not isinstance(value, int | str) or isinstance(value, bool):
@@ -151,7 +177,7 @@ def _scope_unit(session: Session, rt: Runtime, inst: Instance, expr: str | None,
 
 
 _INSERT_TIMER = ("INSERT INTO timers (instance_id, task_id, element_id, due_at, status, firing_key, created_at)"
-                 " VALUES (?, ?, ?, ?, 'waiting', ?, ?)")
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
 def _sync_timers(session: Session, raw: RawConnection, trig: Trigger, now: datetime) -> None:
@@ -162,13 +188,15 @@ def _sync_timers(session: Session, raw: RawConnection, trig: Trigger, now: datet
     if changed:
         due = Timer.due_at < now
         session.execute(
-            update(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(changed), Timer.status == "waiting")
-            .values(status=case((due, "fired"), else_="cancelled"), fired_at=case((due, now), else_=None),
+            update(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(changed),
+                          Timer.status == TimerStatus.WAITING)
+            .values(status=case((due, TimerStatus.FIRED), else_=TimerStatus.CANCELLED),
+                    fired_at=case((due, now), else_=None),
                     lateness_s=case((due, _seconds_since(Timer.due_at, now, session)), else_=None))
             .execution_options(synchronize_session=False))  # no Timer objects live here: skip the ORM's sync
     raw.executemany(_INSERT_TIMER, [
-        (inst.id, task_id, t.element_id, raw.when(t.due_at), f"{inst.id}:{task_id}:{t.due_at.isoformat()}",
-         raw.when(now))
+        (inst.id, task_id, t.element_id, raw.when(t.due_at), TimerStatus.WAITING,
+         f"{inst.id}:{task_id}:{t.due_at.isoformat()}", raw.when(now))
         for task_id, t in waiting.items() if before.get(task_id) != t.due_at
     ])
 

@@ -23,6 +23,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from rectiflow.db.runtime import ProcessInstance, Timer
+from rectiflow.domain.vocab import InstanceStatus, TimerStatus
 from rectiflow.errors import Conflict, NotFound
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.uow import savepoint
@@ -42,7 +43,8 @@ class TickReport:
 
 def _due(now: datetime, exclude: set[int] | None = None) -> Select[int]:
     q = (select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-         .where(Timer.status == "waiting", Timer.due_at < now, ProcessInstance.status == "running"))
+         .where(Timer.status == TimerStatus.WAITING, Timer.due_at < now,
+                ProcessInstance.status == InstanceStatus.RUNNING))
     if exclude:
         q = q.where(Timer.instance_id.not_in(exclude))
     return q.order_by(Timer.due_at)
@@ -67,6 +69,11 @@ def _claim(session: Session, rt: Runtime, limit: int, exclude: set[int]) -> list
 def fire_batch(rt: Runtime, exclude: set[int] | None = None, size: int | None = None) -> tuple[list[int], TickReport]:
     """Claim up to ``size`` due instances and fire them under one commit.
 
+    Unlike the services, this commits, so it is given the runtime and opens its transactions from
+    the session factory (``rt.sessions``) itself: the worker tick calls it with no transaction of its
+    own. The batch is one transaction; an incident for an instance that failed in it is written in
+    a transaction of its own afterwards, since the failure rolled that instance's work back.
+
     A year-end milestone makes every problem of a round fall due at the same instant; one commit per
     instance made that burst wait on the database's log flush thousands of times. The batch first runs
     in a single savepoint; if any instance in it fails or loses a race, that savepoint rolls back and
@@ -75,11 +82,9 @@ def fire_batch(rt: Runtime, exclude: set[int] | None = None, size: int | None = 
     the others commit together. Returns the claimed ids (empty: nothing claimable)."""
     report = TickReport()
     failures: list[tuple[int, str]] = []
-    session = rt.sessions()
-    try:
+    with rt.sessions.begin() as session:
         ids = _claim(session, rt, size or rt.settings.timer_batch, exclude or set())
         if not ids:
-            session.rollback()
             return ids, report
         report.claimed = len(ids)
         # One query puts every claimed instance in the session: each trigger's lookup is then free.
@@ -103,16 +108,11 @@ def fire_batch(rt: Runtime, exclude: set[int] | None = None, size: int | None = 
                     failures.append((iid, str(exc)))
                     if not isinstance(exc, EngineFailure):
                         log.exception("timer firing failed on instance %s", iid)
-        session.commit()
-        del loaded
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    del loaded  # kept alive until the commit above
     for iid, message in failures:  # after the batch: each incident in its own transaction
         log.error("timer firing failed on instance %s: %s", iid, message)
-        record_engine_incident(rt, iid, None, message)
+        with rt.sessions.begin() as s:
+            record_engine_incident(s, rt.clock, iid, None, message)
     return ids, report
 
 

@@ -19,11 +19,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from rectiflow import engine
-from rectiflow.db.jobs import Incident, Job
+from rectiflow.clock import Clock
+from rectiflow.db.jobs import Incident
 from rectiflow.db.raw import raw_connection
 from rectiflow.db.runtime import ProcessInstance
+from rectiflow.domain.vocab import IncidentKind, InstanceStatus
 from rectiflow.errors import Conflict, NotFound, RectiflowError
-from rectiflow.services import audit
+from rectiflow.i18n import N_
+from rectiflow.services import audit, jobs
 from rectiflow.services.runtime import Runtime
 from rectiflow.services.uow import after_commit
 from rectiflow.services.workflow.definitions import bundle_for, definition_info
@@ -102,7 +105,7 @@ def _script_engine(session: Session, rt: Runtime, trig_ref: list[Trigger]) -> en
 def load(session: Session, rt: Runtime, instance_id: int, *, for_update: bool = False) -> ProcessInstance:
     inst = session.get(ProcessInstance, instance_id, with_for_update=for_update or None)
     if inst is None:
-        raise NotFound(f"process instance {instance_id} not found")
+        raise NotFound(N_("Process instance %(id)s not found."), id=instance_id)
     return inst
 
 
@@ -114,10 +117,10 @@ def run_trigger(session: Session, rt: Runtime, inst: Instance, actor: str, actio
     Raises Conflict when the instance moved on meanwhile (optimistic lock), EngineFailure when the
     diagram fails; in both cases the caller's transaction must roll back and nothing is written.
     """
-    if inst.status not in ("running", "error"):
-        raise Conflict(f"instance {inst.id} is {inst.status}")
+    if inst.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
+        raise Conflict(N_("Instance %(id)s is %(instance_status)s."), id=inst.id, instance_status=inst.status)
     if expected_version is not None and expected_version != inst.state_version:
-        raise Conflict("the instance changed since you loaded it; reload and try again")
+        raise Conflict(N_("The instance changed since you loaded it; reload and try again."))
     definition = definition_info(session, rt, inst.definition_id)
     bundle = bundle_for(session, rt, definition)
     proc = bundle.processes[inst.process_key]
@@ -133,12 +136,14 @@ def run_trigger(session: Session, rt: Runtime, inst: Instance, actor: str, actio
     try:
         apply(wf)
     except engine.TaskNotReady as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(N_("This task is not ready any more: it was completed or cancelled meanwhile."),
+                       detail=str(exc)) from None
     except RectiflowError:
         raise
     except Exception as exc:
         if engine.is_engine_error(exc):
-            raise EngineFailure(f"the process failed: {exc}", instance_id=inst.id) from exc
+            raise EngineFailure(N_("The process failed; an administrator can see the details among the incidents."),
+                                instance_id=inst.id, detail=str(exc)) from exc
         raise
     finish(session, rt, trig, action, payload or {})
     return trig
@@ -153,7 +158,7 @@ def _state_of(session: Session, inst: Instance) -> str:
 
 _UPDATE_INSTANCE = ("UPDATE process_instances SET state = ?, version = ?, state_version = ?, updated_at = ?,"
                     " status = ?, completed_at = ?, audit_seq = ?, audit_head = ? WHERE id = ? AND version = ?")
-_LOST_RACE = "someone else changed this process meanwhile; reload and try again"
+_LOST_RACE = N_("Someone else changed this process meanwhile; reload and try again.")
 
 
 def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: dict[str, Any]) -> None:
@@ -168,14 +173,13 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
     try:
         trig.ready_after = sync_projections(session, raw, rt, trig, now)
         for call in trig.deferred:
-            op = rt.operations.get(call.operation)
-            session.add(Job(kind=call.operation, payload={"params": call.params}, status="queued", run_after=now,
-                            max_attempts=op.max_attempts, dedupe_key=f"svc:{inst.id}:{call.task_id}",
-                            instance_id=inst.id, task_id=call.task_id, created_at=now))
+            jobs.enqueue(session, rt.clock, call.operation, call.params,
+                         max_attempts=rt.operations.get(call.operation).max_attempts,
+                         key=f"svc:{inst.id}:{call.task_id}", instance_id=inst.id, task_id=call.task_id)
         state = rt.serializer.dumps(wf)
         status, completed_at = inst.status, inst.completed_at
-        if engine.is_completed(wf) and status == "running":
-            status, completed_at = "completed", now
+        if engine.is_completed(wf) and status == InstanceStatus.RUNNING:
+            status, completed_at = InstanceStatus.COMPLETED, now
         seq, version = inst.audit_seq + 1, inst.version + 1
         state_version = (inst.state_version or 1) + 1  # counts state writes the way ``version`` counts row writes
         head = audit.head_after(inst.audit_head, instance_id=inst.id, seq=seq, at=now, actor=trig.actor,
@@ -184,9 +188,8 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
                                              raw.when(completed_at), seq, head.digest, inst.id, inst.version))
         if cur.rowcount != 1:
             raise Conflict(_LOST_RACE)
-        head.write(raw)
-        session.flush()  # the jobs, still in the same transaction
-    except (raw.integrity_error, IntegrityError) as exc:  # from our statements or the jobs' flush
+        head.write(raw, session)  # the event and its stream's anchor
+    except (raw.integrity_error, IntegrityError) as exc:  # from our statements or the jobs' insert
         # Two writers appending to one instance's audit chain: the loser's (stream, seq) collides.
         if "audit_events" in str(exc):
             raise Conflict(_LOST_RACE) from None
@@ -196,8 +199,6 @@ def finish(session: Session, rt: Runtime, trig: Trigger, action: str, payload: d
     if rt.cache_workflows:
         iid = inst.id
         after_commit(session, lambda: rt.workflows.put(iid, version, wf))
-    if trig.deferred and rt.on_jobs_queued is not None:
-        after_commit(session, rt.on_jobs_queued)
 
 
 def _written(session: Session, inst: Instance, **values: Any) -> None:
@@ -214,11 +215,12 @@ def _written(session: Session, inst: Instance, **values: Any) -> None:
             setattr(inst, key, value)
 
 
-def record_engine_incident(rt: Runtime, instance_id: int, task_id: str | None, message: str) -> None:
-    """In its own transaction: the failed trigger rolled back, the incident must survive."""
-    with rt.sessions.begin() as s:
-        s.add(Incident(kind="engine", instance_id=instance_id, task_id=task_id, message=message[:4000],
-                       created_at=rt.clock.now()))
-        inst = s.get(ProcessInstance, instance_id)
-        if inst is not None and inst.status == "running":
-            inst.status = "error"  # the scheduler leaves it alone until an administrator retries
+def record_engine_incident(session: Session, clock: Clock, instance_id: int, task_id: str | None,
+                           message: str) -> None:
+    """For the caller to run in a transaction other than the failed trigger's (which rolled back):
+    the incident must survive it."""
+    session.add(Incident(kind=IncidentKind.ENGINE, instance_id=instance_id, task_id=task_id, message=message[:4000],
+                         created_at=clock.now()))
+    inst = session.get(ProcessInstance, instance_id)
+    if inst is not None and inst.status == InstanceStatus.RUNNING:
+        inst.status = InstanceStatus.ERROR  # the scheduler leaves it alone until an administrator retries

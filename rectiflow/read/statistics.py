@@ -10,16 +10,25 @@ focus points the paper asks to hand to the next round (精准巡察).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rectiflow.clock import BUSINESS_TZ
 from rectiflow.db.domain import Measure, Problem, Round
 from rectiflow.db.org import Unit
-from rectiflow.services.chain.ledger import problem_scope
+from rectiflow.domain.vocab import MeasureStatus, ProblemStatus
+from rectiflow.errors import NotFound
+from rectiflow.i18n import N_
+from rectiflow.read.params import id_param, int_param
+from rectiflow.read.rounds import YEARS, visible_rounds
+from rectiflow.read.scope import problem_scope
+from rectiflow.services.accounts.actors import Actor
+from rectiflow.services.chain import leads as chain_leads
 
 BUSINESS_MONTHS = 12
 
@@ -107,16 +116,14 @@ def _months_back(today: date, n: int) -> list[str]:
     return list(reversed(out))
 
 
-def overview(session: Session, actor: Any, today: date, *, round_id: int | None = None,
-             year: int | None = None, local_month: Any = None) -> Overview:
+def overview(session: Session, actor: Actor, today: date, *, round_id: int | None = None,
+             year: int | None = None, local_month: Callable[[datetime], str] | None = None) -> Overview:
     """The figures for ``actor``'s problems, optionally of one round or one year's rounds.
 
     ``local_month(datetime) -> "YYYY-MM"`` places a closure in the business time zone's month (the
     caller knows it; the core does not guess)."""
     q = select(Problem, Round).join(Round, Round.id == Problem.round_id)
-    scope = problem_scope(actor)
-    if scope is not None:
-        q = q.where(scope)
+    q = q.where(problem_scope(actor))
     if round_id is not None:
         q = q.where(Problem.round_id == round_id)
     if year is not None:
@@ -135,7 +142,7 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
         out.problems += 1
         out.by_status[p.status] = out.by_status.get(p.status, 0) + 1
         out.by_colour[p.colour] = out.by_colour.get(p.colour, 0) + 1
-        closed = p.status == "closed"
+        closed = p.status == ProblemStatus.CLOSED
         overdue = not closed and p.deadline is not None and p.deadline < today and not p.long_term
         out.closed += closed
         out.overdue += overdue
@@ -160,10 +167,10 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
         chunk = ids[k:k + 500]
         for status, in session.execute(select(Measure.status).where(Measure.problem_id.in_(chunk))):
             out.measures += 1
-            out.measures_done += status in ("done", "accepted")
+            out.measures_done += status in (MeasureStatus.DONE, MeasureStatus.ACCEPTED)
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(per_unit)))).all())
     out.by_unit = sorted(
-        (UnitRow(uid, names.get(uid, str(uid)), len(ps), sum(p.status == "closed" for p, _ in ps),
+        (UnitRow(uid, names.get(uid, str(uid)), len(ps), sum(p.status == ProblemStatus.CLOSED for p, _ in ps),
                  sum(late for _, late in ps), sum(p.supervised for p, _ in ps)) for uid, ps in per_unit.items()),
         key=lambda u: (-u.total, u.name))
     out.by_category = sorted(
@@ -173,3 +180,35 @@ def overview(session: Session, actor: Any, today: date, *, round_id: int | None 
         key=lambda c: (not c.recurring, -c.total, c.kind, c.key))
     out.closures_by_month = [(m, closures.get(m, 0)) for m in _months_back(today, BUSINESS_MONTHS)]
     return out
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    round: int | None = None
+    year: int | None = None
+
+    def __post_init__(self) -> None:
+        id_param("round", self.round)
+        int_param("year", self.year, *YEARS)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> StatsFilter:
+        return cls(round=id_param("round", args.get("round")), year=int_param("year", args.get("year"), *YEARS))
+
+
+def business_month(moment: datetime) -> str:
+    """The month of ``moment`` on the business calendar (Beijing), "YYYY-MM"."""
+    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m")
+
+
+def figures(session: Session, actor: Actor, today: date, f: StatsFilter,
+            local_month: Callable[[datetime], str] = business_month) -> tuple[Overview, int | None]:
+    """The overview and the leads count (None: not for this caller) over the rounds ``actor`` may see,
+    narrowed to one round or one year; a round the caller cannot see is a 404. Shared by the statistics
+    page and ``GET /api/v1/stats``."""
+    rounds = visible_rounds(session, actor)
+    if f.round is not None and f.round not in {r.id for r, _u in rounds}:
+        raise NotFound(N_("Round not found."))
+    ov = overview(session, actor, today, round_id=f.round, year=f.year, local_month=local_month)
+    chosen = [r.id for r, _u in rounds if f.round in (None, r.id) and f.year in (None, r.year)]
+    return ov, chain_leads.count_visible(session, actor, chosen)  # leads: counted apart, for who handles them
